@@ -1,0 +1,3 @@
+from auditwire.cli import main
+
+main()

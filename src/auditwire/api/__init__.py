@@ -1,0 +1,1 @@
+"""HTTP surface: GitLab's REST v4 subset, GraphQL, and operational endpoints."""

@@ -1,0 +1,42 @@
+"""The application factory: wires settings, store and services into one ASGI app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from auditwire import __version__
+from auditwire.api.errors import install_error_handlers
+from auditwire.api.rest import router as rest_router
+from auditwire.config import Settings
+from auditwire.services.container import Services
+from auditwire.store import Store
+
+
+def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
+    """Build the app. A store passed in is the caller's to close; one made here closes with it."""
+    own_store = store is None
+    active_store = store or Store(settings.resolved_database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if own_store:
+                await active_store.close()
+
+    app = FastAPI(
+        title="auditwire",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/-/api-docs",
+        redoc_url=None,
+        openapi_url="/-/openapi.json",
+    )
+    app.state.services = Services.build(settings, active_store)
+    install_error_handlers(app)
+    app.include_router(rest_router, prefix="/api/v4")
+    return app

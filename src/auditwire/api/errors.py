@@ -1,0 +1,73 @@
+"""The one table that maps auditwire's errors to HTTP responses, GitLab-style."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from auditwire.errors import (
+    AuditwireError,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    StorageError,
+    Unauthenticated,
+)
+
+logger = logging.getLogger(__name__)
+
+STATUS_BY_ERROR: dict[type[AuditwireError], int] = {
+    InvalidInput: 400,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    StorageError: 503,
+}
+
+
+def status_for(error: AuditwireError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 500
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AuditwireError)
+    async def _domain_error(_request: Request, error: AuditwireError) -> JSONResponse:
+        status = status_for(error)
+        if status >= 500:
+            logger.error("request failed: %s", error.message)
+        if isinstance(error, InvalidInput):
+            return JSONResponse({"error": error.message}, status_code=status)
+        return JSONResponse({"message": error.message}, status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"error": describe_validation(error)}, status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        message = error.detail if isinstance(error.detail, str) else str(error.detail)
+        if error.status_code == 404 and message == "Not Found":
+            message = "404 Not Found"
+        return JSONResponse(
+            {"message": message}, status_code=error.status_code, headers=error.headers
+        )
+
+
+def describe_validation(error: RequestValidationError) -> str:
+    """GitLab's wording: `name is missing`, `per_page is invalid`, naming each field."""
+    parts = []
+    for item in error.errors():
+        location = [str(p) for p in item.get("loc", ()) if p not in ("body", "query", "path")]
+        field = ".".join(location) or "body"
+        kind = "is missing" if item.get("type") == "missing" else f"is invalid ({item.get('msg')})"
+        parts.append(f"{field} {kind}")
+    return ", ".join(parts)

@@ -1,0 +1,147 @@
+"""Composition root: `auditwire serve | migrate | users | tokens`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import date
+from pathlib import Path
+
+from auditwire.config import Settings, load_settings
+from auditwire.domain.tokens import parse_scopes
+from auditwire.errors import AuditwireError
+from auditwire.services.container import Services
+from auditwire.services.users import NewToken
+from auditwire.store import Store
+from auditwire.store.migrate import migrate
+
+INITIAL_TOKEN_FILE = "initial_root_token"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="auditwire", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="migrate the database and serve the API")
+    serve.add_argument("--host", help="address to listen on (default AUDITWIRE_HOST, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default AUDITWIRE_PORT, 8080)")
+
+    commands.add_parser("migrate", help="bring the database schema up to date")
+
+    users = commands.add_parser("users", help="manage users").add_subparsers(
+        dest="action", required=True
+    )
+    create_user = users.add_parser("create", help="create a user")
+    create_user.add_argument("username")
+    create_user.add_argument("--email", required=True)
+    create_user.add_argument("--name")
+    create_user.add_argument("--admin", action="store_true", help="make the user an administrator")
+
+    tokens = commands.add_parser("tokens", help="manage personal access tokens").add_subparsers(
+        dest="action", required=True
+    )
+    create_token = tokens.add_parser("create", help="create a token and print it")
+    create_token.add_argument("username")
+    create_token.add_argument("--name", default="cli")
+    create_token.add_argument("--scopes", default="api", help="comma-separated: api,read_api")
+    create_token.add_argument("--expires-at", type=date.fromisoformat, help="YYYY-MM-DD")
+    return parser
+
+
+async def _with_services(settings: Settings, action: Callable[[Services], Awaitable[None]]) -> None:
+    store = Store(settings.resolved_database_url)
+    try:
+        await migrate(store)
+        await action(Services.build(settings, store))
+    finally:
+        await store.close()
+
+
+def write_initial_token(settings: Settings, token: NewToken) -> Path:
+    path = settings.data_dir / INITIAL_TOKEN_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token.value + "\n")
+    return path
+
+
+async def prepare(settings: Settings) -> None:
+    """Migrate, and on an empty database create `root` with a token shown once."""
+
+    async def bootstrap(svc: Services) -> None:
+        token = await svc.users.bootstrap_root()
+        if token is not None:
+            path = write_initial_token(settings, token)
+            print(f"Created administrator 'root'. Its personal access token: {token.value}")
+            print(f"(also written to {path}, readable only by you)")
+
+    await _with_services(settings, bootstrap)
+
+
+def serve(settings: Settings, host: str | None, port: int | None) -> None:
+    import uvicorn
+
+    from auditwire.api.app import create_app
+
+    asyncio.run(prepare(settings))
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="info",
+        access_log=False,
+    )
+
+
+def run(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    settings = load_settings()
+    if args.command == "serve":
+        serve(settings, args.host, args.port)
+    elif args.command == "migrate":
+
+        async def done(_svc: Services) -> None:
+            print("database is up to date")
+
+        asyncio.run(_with_services(settings, done))
+    elif args.command == "users":
+
+        async def create_user(svc: Services) -> None:
+            user = await svc.users.create_user(
+                None,
+                username=args.username,
+                email=args.email,
+                name=args.name,
+                is_admin=args.admin,
+            )
+            print(f"created user {user.username} (id {user.id})")
+
+        asyncio.run(_with_services(settings, create_user))
+    elif args.command == "tokens":
+
+        async def create_token(svc: Services) -> None:
+            user = await svc.users.get_by_username(args.username)
+            token = await svc.users.create_token(
+                None,
+                user.id,
+                name=args.name,
+                scopes=parse_scopes(args.scopes),
+                expires_at=args.expires_at,
+            )
+            print(token.value)
+
+        asyncio.run(_with_services(settings, create_token))
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        run(argv)
+    except AuditwireError as error:
+        print(f"auditwire: {error.message}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None

@@ -1,0 +1,1 @@
+"""Pure rules of auditwire: values and decisions, no I/O."""

@@ -1,0 +1,51 @@
+"""One root error for auditwire; each public error carries the message a user sees."""
+
+from __future__ import annotations
+
+
+class AuditwireError(Exception):
+    """Root of every error auditwire raises on purpose."""
+
+    message = "Internal error"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.message)
+        self.message = message or self.message
+
+
+class ConfigError(AuditwireError):
+    """A setting is missing or invalid; start-up stops."""
+
+
+class NotFound(AuditwireError):
+    message = "404 Not found"
+
+
+class Unauthenticated(AuditwireError):
+    message = "401 Unauthorized"
+
+
+class Forbidden(AuditwireError):
+    message = "403 Forbidden"
+
+
+class InvalidInput(AuditwireError):
+    """The request is well formed but a value breaks a rule (HTTP 400)."""
+
+    message = "400 Bad request"
+
+    def __init__(self, message: str | None = None, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class Conflict(AuditwireError):
+    """The value is already taken (HTTP 409 in REST)."""
+
+    message = "409 Conflict"
+
+
+class StorageError(AuditwireError):
+    """The database failed in a way the caller cannot fix."""
+
+    message = "Storage error"

@@ -1,0 +1,51 @@
+"""Recording audit events (always inside the caller's transaction) and reading them back."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from auditwire.domain.events import AuditEvent, NewAuditEvent, utcnow
+from auditwire.store import Store
+from auditwire.store import events as events_store
+
+
+async def record(conn: AsyncConnection, events: Sequence[NewAuditEvent]) -> list[AuditEvent]:
+    """Record events in the transaction of the change they describe."""
+    return await events_store.insert_events(conn, events, utcnow())
+
+
+@dataclass(frozen=True, slots=True)
+class EventQuery:
+    entity_type: str | None = None
+    entity_id: int | None = None
+    author_id: int | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+class EventService:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def list(
+        self, query: EventQuery, *, offset: int, limit: int
+    ) -> tuple[list[AuditEvent], int]:
+        async with self.store.read() as conn:
+            return await events_store.list_events(
+                conn,
+                entity_type=query.entity_type,
+                entity_id=query.entity_id,
+                author_id=query.author_id,
+                created_after=query.created_after,
+                created_before=query.created_before,
+                offset=offset,
+                limit=limit,
+            )
+
+    async def get(self, event_id: int) -> AuditEvent | None:
+        async with self.store.read() as conn:
+            return await events_store.get_event(conn, event_id)

@@ -1,0 +1,133 @@
+"""Audit events: bulk insert and filtered, paginated reads."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from auditwire.domain.events import AuditEvent, NewAuditEvent, as_utc
+from auditwire.store._paging import page
+from auditwire.store.schema import audit_events, idempotency_keys
+
+
+def _target_id(raw: str | None) -> int | str | None:
+    if raw is None:
+        return None
+    return int(raw) if raw.lstrip("-").isdigit() else raw
+
+
+def event_from_row(row: sa.Row[Any]) -> AuditEvent:
+    m = row._mapping
+    return AuditEvent(
+        id=m["id"],
+        event_type=m["event_type"],
+        author_id=m["author_id"],
+        author_name=m["author_name"],
+        entity_type=m["entity_type"],
+        entity_id=m["entity_id"],
+        entity_path=m["entity_path"],
+        target_id=_target_id(m["target_id"]),
+        target_type=m["target_type"],
+        target_details=m["target_details"],
+        ip_address=m["ip_address"],
+        details=m["details"],
+        created_at=as_utc(m["created_at"]),
+        stream_only=m["stream_only"],
+        root_group_id=m["root_group_id"],
+    )
+
+
+def _values(event: NewAuditEvent, now: datetime) -> dict[str, Any]:
+    target = event.target
+    return {
+        "event_type": event.event_type,
+        "author_id": event.author.id,
+        "author_name": event.author.name,
+        "entity_type": event.entity_type.value,
+        "entity_id": event.entity_id,
+        "entity_path": event.entity_path,
+        "target_id": None if target is None or target.id is None else str(target.id),
+        "target_type": target.type if target else None,
+        "target_details": target.details if target else None,
+        "ip_address": event.ip_address,
+        "details": event.full_details(),
+        "created_at": event.created_at or now,
+        "stream_only": event.stream_only,
+        "root_group_id": event.root_group_id,
+    }
+
+
+async def insert_events(
+    conn: AsyncConnection, events: Sequence[NewAuditEvent], now: datetime
+) -> list[AuditEvent]:
+    """Insert events in one statement; returned in the order given, each with its id."""
+    if not events:
+        return []
+    rows = await conn.execute(
+        audit_events.insert().returning(*audit_events.c, sort_by_parameter_order=True),
+        [_values(event, now) for event in events],
+    )
+    return [event_from_row(r) for r in rows]
+
+
+async def get_event(conn: AsyncConnection, event_id: int) -> AuditEvent | None:
+    query = sa.select(audit_events).where(
+        audit_events.c.id == event_id, audit_events.c.stream_only.is_(False)
+    )
+    row = (await conn.execute(query)).first()
+    return event_from_row(row) if row else None
+
+
+async def get_events(conn: AsyncConnection, event_ids: Sequence[int]) -> list[AuditEvent]:
+    """Events by id, in the order of `event_ids`."""
+    rows = await conn.execute(sa.select(audit_events).where(audit_events.c.id.in_(event_ids)))
+    by_id = {e.id: e for e in map(event_from_row, rows)}
+    return [by_id[i] for i in event_ids if i in by_id]
+
+
+async def list_events(
+    conn: AsyncConnection,
+    *,
+    entity_type: str | None = None,
+    entity_id: int | None = None,
+    author_id: int | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    offset: int,
+    limit: int,
+) -> tuple[list[AuditEvent], int]:
+    """Stored (not stream-only) events, newest first, as GitLab lists them."""
+    query = sa.select(audit_events).where(audit_events.c.stream_only.is_(False))
+    if entity_type is not None:
+        query = query.where(audit_events.c.entity_type == entity_type)
+    if entity_id is not None:
+        query = query.where(audit_events.c.entity_id == entity_id)
+    if author_id is not None:
+        query = query.where(audit_events.c.author_id == author_id)
+    if created_after is not None:
+        query = query.where(audit_events.c.created_at >= created_after)
+    if created_before is not None:
+        query = query.where(audit_events.c.created_at <= created_before)
+    return await page(conn, query, audit_events.c.id.desc(), offset, limit, event_from_row)
+
+
+async def find_idempotent(conn: AsyncConnection, user_id: int, key: str) -> list[int] | None:
+    query = sa.select(idempotency_keys.c.event_ids).where(
+        idempotency_keys.c.user_id == user_id, idempotency_keys.c.key == key
+    )
+    ids = (await conn.execute(query)).scalar_one_or_none()
+    return list(ids) if ids is not None else None
+
+
+async def remember_idempotent(
+    conn: AsyncConnection, user_id: int, key: str, event_ids: list[int], now: datetime
+) -> None:
+    await conn.execute(
+        idempotency_keys.insert().values(
+            user_id=user_id, key=key, event_ids=event_ids, created_at=now
+        )
+    )

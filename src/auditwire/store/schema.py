@@ -1,0 +1,205 @@
+"""The database schema: SQLAlchemy Core tables, the one description migrations must match."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite makes only INTEGER PRIMARY KEY an alias of the rowid, so ids are Integer there.
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+Json = sa.JSON().with_variant(JSONB(), "postgresql")
+Timestamp = sa.DateTime(timezone=True)
+
+
+def _id() -> sa.Column[int]:
+    return sa.Column("id", Id, primary_key=True, autoincrement=True)
+
+
+def _fk(
+    name: str, target: str, nullable: bool = False, ondelete: str = "CASCADE"
+) -> sa.Column[int]:
+    return sa.Column(name, Id, sa.ForeignKey(target, ondelete=ondelete), nullable=nullable)
+
+
+users = sa.Table(
+    "users",
+    metadata,
+    _id(),
+    sa.Column("username", sa.String(255), nullable=False, unique=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("email", sa.String(255), nullable=False, unique=True),
+    sa.Column("is_admin", sa.Boolean, nullable=False, default=False),
+    sa.Column("state", sa.String(16), nullable=False, default="active"),
+    sa.Column("password_hash", sa.String(255), nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+personal_access_tokens = sa.Table(
+    "personal_access_tokens",
+    metadata,
+    _id(),
+    _fk("user_id", "users.id"),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("token_digest", sa.String(64), nullable=False, unique=True),
+    sa.Column("scopes", sa.String(255), nullable=False),
+    sa.Column("expires_at", sa.Date, nullable=True),
+    sa.Column("revoked", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("last_used_at", Timestamp, nullable=True),
+)
+
+# Groups and subgroups. `full_path` is unique across groups and projects (checked on write).
+namespaces = sa.Table(
+    "namespaces",
+    metadata,
+    _id(),
+    _fk("parent_id", "namespaces.id", nullable=True),
+    sa.Column("path", sa.String(255), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("full_path", sa.String(2048), nullable=False, unique=True),
+    sa.Column("description", sa.Text, nullable=False, default=""),
+    sa.Column("plan", sa.String(16), nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Index(None, "parent_id"),
+)
+
+projects = sa.Table(
+    "projects",
+    metadata,
+    _id(),
+    _fk("namespace_id", "namespaces.id"),
+    sa.Column("path", sa.String(255), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("full_path", sa.String(2048), nullable=False, unique=True),
+    sa.Column("description", sa.Text, nullable=False, default=""),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Index(None, "namespace_id"),
+)
+
+# source_type is "Namespace" (a group) or "Project", as in GitLab's members table.
+members = sa.Table(
+    "members",
+    metadata,
+    _id(),
+    sa.Column("source_type", sa.String(16), nullable=False),
+    sa.Column("source_id", Id, nullable=False),
+    _fk("user_id", "users.id"),
+    sa.Column("access_level", sa.SmallInteger, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("expires_at", sa.Date, nullable=True),
+    sa.UniqueConstraint("source_type", "source_id", "user_id"),
+    sa.Index(None, "user_id"),
+)
+
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    _id(),
+    sa.Column("event_type", sa.String(255), nullable=False),
+    sa.Column("author_id", Id, nullable=False),
+    sa.Column("author_name", sa.String(255), nullable=False),
+    sa.Column("entity_type", sa.String(32), nullable=False),
+    sa.Column("entity_id", Id, nullable=False),
+    sa.Column("entity_path", sa.String(2048), nullable=False),
+    sa.Column("target_id", sa.String(255), nullable=True),
+    sa.Column("target_type", sa.String(255), nullable=True),
+    sa.Column("target_details", sa.Text, nullable=True),
+    sa.Column("ip_address", sa.String(64), nullable=True),
+    sa.Column("details", Json, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("stream_only", sa.Boolean, nullable=False, default=False),
+    sa.Column("root_group_id", Id, nullable=True),
+    sa.Index(None, "entity_type", "entity_id", "id"),
+    sa.Index(None, "created_at"),
+    sa.Index(None, "root_group_id", "created_at"),
+)
+
+# A retried ingestion request with the same key returns the events of the first.
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    _id(),
+    _fk("user_id", "users.id"),
+    sa.Column("key", sa.String(255), nullable=False),
+    sa.Column("event_ids", Json, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.UniqueConstraint("user_id", "key"),
+)
+
+# Streaming destinations: a group's when group_id is set, the instance's when it is NULL.
+# Secrets are stored encrypted (see auditwire.crypto).
+streaming_destinations = sa.Table(
+    "streaming_destinations",
+    metadata,
+    _id(),
+    _fk("group_id", "namespaces.id", nullable=True),
+    sa.Column("name", sa.String(72), nullable=False),
+    sa.Column("destination_url", sa.String(255), nullable=False),
+    sa.Column("verification_token", sa.LargeBinary, nullable=False),
+    sa.Column("signing_secret", sa.LargeBinary, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Index(None, "group_id"),
+)
+
+streaming_headers = sa.Table(
+    "streaming_headers",
+    metadata,
+    _id(),
+    _fk("destination_id", "streaming_destinations.id"),
+    sa.Column("key", sa.String(255), nullable=False),
+    sa.Column("value", sa.LargeBinary, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.UniqueConstraint("destination_id", "key"),
+)
+
+streaming_event_type_filters = sa.Table(
+    "streaming_event_type_filters",
+    metadata,
+    _id(),
+    _fk("destination_id", "streaming_destinations.id"),
+    sa.Column("audit_event_type", sa.String(255), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.UniqueConstraint("destination_id", "audit_event_type"),
+)
+
+# One per destination: a group (matches it and everything below) or a project.
+streaming_namespace_filters = sa.Table(
+    "streaming_namespace_filters",
+    metadata,
+    _id(),
+    _fk("destination_id", "streaming_destinations.id"),
+    _fk("group_id", "namespaces.id", nullable=True),
+    _fk("project_id", "projects.id", nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.UniqueConstraint("destination_id"),
+)
+
+# The durable outbox: one row per (event, destination) until it is delivered.
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    _id(),
+    _fk("event_id", "audit_events.id"),
+    _fk("destination_id", "streaming_destinations.id"),
+    sa.Column("state", sa.String(16), nullable=False, default="pending"),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", Timestamp, nullable=False),
+    sa.Column("lease_expires_at", Timestamp, nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Index(None, "state", "next_attempt_at"),
+    sa.Index(None, "destination_id", "state"),
+)
