@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from auditwire.config import Settings
+from auditwire.crypto import SecretBox, load_or_create_key
 from auditwire.services.events import EventService
 from auditwire.services.namespaces import NamespaceService
 from auditwire.services.users import UserService
@@ -15,6 +16,7 @@ from auditwire.store import Store
 class Services:
     settings: Settings
     store: Store
+    box: SecretBox
     users: UserService
     namespaces: NamespaceService
     events: EventService
@@ -24,6 +26,7 @@ class Services:
         return cls(
             settings=settings,
             store=store,
+            box=SecretBox(load_or_create_key(settings.secret_key, settings.data_dir)),
             users=UserService(store),
             namespaces=NamespaceService(store, settings.default_plan),
             events=EventService(store),
