@@ -13,6 +13,7 @@ from pathlib import Path
 from auditwire.config import Settings, load_settings
 from auditwire.domain.tokens import parse_scopes
 from auditwire.errors import AuditwireError
+from auditwire.logs import configure_logging
 from auditwire.services.container import Services
 from auditwire.services.users import NewToken
 from auditwire.store import Store
@@ -92,7 +93,7 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
         create_app(settings),
         host=host or settings.host,
         port=port or settings.port,
-        log_level="info",
+        log_config=None,
         access_log=False,
     )
 
@@ -100,6 +101,7 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
 def run(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     settings = load_settings()
+    configure_logging()
     if args.command == "serve":
         serve(settings, args.host, args.port)
     elif args.command == "migrate":

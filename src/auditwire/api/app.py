@@ -9,6 +9,8 @@ from fastapi import FastAPI
 
 from auditwire import __version__
 from auditwire.api.errors import install_error_handlers
+from auditwire.api.ops import HttpMetricsMiddleware, database_checks
+from auditwire.api.ops import router as ops_router
 from auditwire.api.rest import router as rest_router
 from auditwire.config import Settings
 from auditwire.services.container import Services
@@ -37,6 +39,10 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         openapi_url="/-/openapi.json",
     )
     app.state.services = Services.build(settings, active_store)
+    app.state.readiness_checks = database_checks(app.state)
+    app.state.metric_refreshers = []
     install_error_handlers(app)
+    app.add_middleware(HttpMetricsMiddleware)
+    app.include_router(ops_router)
     app.include_router(rest_router, prefix="/api/v4")
     return app
