@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from auditwire import __version__
 from auditwire.api.errors import install_error_handlers
+from auditwire.api.graphql.router import graphql_router
 from auditwire.api.rest import router as rest_router
 from auditwire.config import Settings
 from auditwire.services.container import Services
@@ -39,4 +40,5 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.state.services = Services.build(settings, active_store)
     install_error_handlers(app)
     app.include_router(rest_router, prefix="/api/v4")
+    app.include_router(graphql_router())
     return app
