@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 
 from auditwire.domain.destinations import BASE58_ALPHABET, TOKEN_LENGTH
@@ -71,3 +73,10 @@ async def test_seed_list_query_then_create_mutation_over_http(
     assert len(nodes) == 1
     assert nodes[0]["verificationToken"] == token
     assert nodes[0]["id"].startswith("gid://gitlab/AuditEvents::ExternalAuditEventDestination/")
+
+
+def test_readme_shows_both_documents_as_tested() -> None:
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    assert LIST_QUERY in readme
+    assert CREATE_MUTATION in readme
+    assert "X-Gitlab-Event-Streaming-Token" in readme
