@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from auditwire.services.container import Services
 from auditwire.services.context import Actor
 from tests.conftest import Account, MakeAccount
@@ -69,40 +67,39 @@ async def create(graphql: RunGraphQL, owner: Account, **fields: Any) -> dict[str
 # Global IDs -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("value", "message"),
-    [
-        (
-            "gid://gitlab/Group/1",
-            '"gid://gitlab/Group/1" does not represent an instance of '
-            "AuditEvents::ExternalAuditEventDestination",
-        ),
-        ("42", '"42" is not a valid Global ID'),
-        (
-            "gid://gitlab/AuditEvents::ExternalAuditEventDestination/abc",
-            '"gid://gitlab/AuditEvents::ExternalAuditEventDestination/abc" '
-            "is not a valid Global ID",
-        ),
-        (
-            "gid://gitlab/AuditEvents::ExternalAuditEventDestination/99999999999999999999999",
-            '"gid://gitlab/AuditEvents::ExternalAuditEventDestination/99999999999999999999999" '
-            "is not a valid Global ID",
-        ),
-    ],
-)
-async def test_malformed_or_foreign_global_ids_get_a_graphql_error(
-    value: str, message: str, graphql: RunGraphQL, acme: Acme
-) -> None:
-    body = await graphql(UPDATE, {"input": {"id": value, "name": "x"}}, as_=acme.owner)
-    assert body.get("data") is None
-    assert message in top_level_error(body)
+MALFORMED_IDS = [
+    (
+        "gid://gitlab/Group/1",
+        '"gid://gitlab/Group/1" does not represent an instance of '
+        "AuditEvents::ExternalAuditEventDestination",
+    ),
+    ("42", '"42" is not a valid Global ID'),
+    (
+        "gid://gitlab/AuditEvents::ExternalAuditEventDestination/abc",
+        '"gid://gitlab/AuditEvents::ExternalAuditEventDestination/abc" is not a valid Global ID',
+    ),
+    (
+        "gid://gitlab/AuditEvents::ExternalAuditEventDestination/99999999999999999999999",
+        '"gid://gitlab/AuditEvents::ExternalAuditEventDestination/99999999999999999999999" '
+        "is not a valid Global ID",
+    ),
+]
 
-    inline = (
-        f'mutation {{ externalAuditEventDestinationDestroy(input: {{id: "{value}"}}) '
-        "{ errors } }"
-    )
-    body = await graphql(inline, as_=acme.owner)
-    assert message in top_level_error(body)
+
+async def test_malformed_or_foreign_global_ids_get_a_graphql_error(
+    graphql: RunGraphQL, acme: Acme
+) -> None:
+    for value, message in MALFORMED_IDS:
+        body = await graphql(UPDATE, {"input": {"id": value, "name": "x"}}, as_=acme.owner)
+        assert body.get("data") is None
+        assert message in top_level_error(body)
+
+        inline = (
+            f'mutation {{ externalAuditEventDestinationDestroy(input: {{id: "{value}"}}) '
+            "{ errors } }"
+        )
+        body = await graphql(inline, as_=acme.owner)
+        assert message in top_level_error(body)
 
 
 async def test_unknown_destination_id_is_not_available(graphql: RunGraphQL, acme: Acme) -> None:
@@ -171,49 +168,47 @@ async def test_unknown_group_path_is_not_available(graphql: RunGraphQL, acme: Ac
 # Destinations ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("fields", "message"),
-    [
-        (
-            {"destinationUrl": "https://siem.example.com/" + "a" * 232},
-            "Destination url is too long (maximum is 255 characters)",
-        ),
-        ({"destinationUrl": ""}, "Destination url can't be blank"),
-        (
-            {"destinationUrl": "ftp://siem.example.com/x"},
-            "Destination url is blocked: Only allowed schemes are http, https",
-        ),
-        (
-            {"destinationUrl": "https://siem.example.com/n", "name": "n" * 73},
-            "Name is too long (maximum is 72 characters)",
-        ),
-        (
-            {"destinationUrl": "https://siem.example.com/n", "verificationToken": "a" * 15},
-            "Verification token is too short (minimum is 16 characters)",
-        ),
-        (
-            {"destinationUrl": "https://siem.example.com/n", "verificationToken": "a" * 25},
-            "Verification token is too long (maximum is 24 characters)",
-        ),
-        (
-            {"destinationUrl": "https://siem.example.com/acme"},
-            "Destination url has already been taken",
-        ),
-        (
-            {"destinationUrl": "https://siem.example.com/n", "name": "siem"},
-            "Name has already been taken",
-        ),
-        (
-            {"destinationUrl": "https://siem.example.com/n", "groupPath": "acme/team"},
-            "Group must not be a subgroup",
-        ),
-    ],
-)
-async def test_destination_rules_report_gitlabs_messages(
-    fields: dict[str, Any], message: str, graphql: RunGraphQL, acme: Acme
-) -> None:
-    result = await create(graphql, acme.owner, **fields)
-    assert result == {"errors": [message], "externalAuditEventDestination": None}
+DESTINATION_RULES = [
+    (
+        {"destinationUrl": "https://siem.example.com/" + "a" * 232},
+        "Destination url is too long (maximum is 255 characters)",
+    ),
+    ({"destinationUrl": ""}, "Destination url can't be blank"),
+    (
+        {"destinationUrl": "ftp://siem.example.com/x"},
+        "Destination url is blocked: Only allowed schemes are http, https",
+    ),
+    (
+        {"destinationUrl": "https://siem.example.com/n", "name": "n" * 73},
+        "Name is too long (maximum is 72 characters)",
+    ),
+    (
+        {"destinationUrl": "https://siem.example.com/n", "verificationToken": "a" * 15},
+        "Verification token is too short (minimum is 16 characters)",
+    ),
+    (
+        {"destinationUrl": "https://siem.example.com/n", "verificationToken": "a" * 25},
+        "Verification token is too long (maximum is 24 characters)",
+    ),
+    (
+        {"destinationUrl": "https://siem.example.com/acme"},
+        "Destination url has already been taken",
+    ),
+    (
+        {"destinationUrl": "https://siem.example.com/n", "name": "siem"},
+        "Name has already been taken",
+    ),
+    (
+        {"destinationUrl": "https://siem.example.com/n", "groupPath": "acme/team"},
+        "Group must not be a subgroup",
+    ),
+]
+
+
+async def test_destination_rules_report_gitlabs_messages(graphql: RunGraphQL, acme: Acme) -> None:
+    for fields, message in DESTINATION_RULES:
+        result = await create(graphql, acme.owner, **fields)
+        assert result == {"errors": [message], "externalAuditEventDestination": None}, fields
 
 
 async def test_exactly_255_characters_and_a_caller_token_are_accepted_as_given(

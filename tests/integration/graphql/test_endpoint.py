@@ -5,9 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
+from auditwire.api.app import create_app
 from auditwire.api.graphql.schema import schema_sdl
+from auditwire.config import Settings
+from auditwire.store import Store
 from tests.conftest import Account
+from tests.integration.graphql.conftest import Acme
 
 SCHEMA_FILE = Path(__file__).resolve().parents[3] / "schema.graphql"
 
@@ -88,3 +93,30 @@ async def test_graphiql_explorer_talks_to_the_api(client: httpx.AsyncClient) -> 
     assert response.headers["content-type"].startswith("text/html")
     assert "graphiql" in response.text.lower()
     assert 'new URL("/api/graphql", window.location.href)' in response.text
+
+
+async def test_an_unexpected_failure_is_masked_and_logged_not_a_500(
+    settings: Settings,
+    store: Store,
+    acme: Acme,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = create_app(settings, store)
+
+    async def broken(*_args: object) -> None:
+        raise RuntimeError("connection string postgres://secret@db")
+
+    monkeypatch.setattr(app.state.services.destinations, "group_destinations", broken)
+    query = '{ group(fullPath: "acme") { name externalAuditEventDestinations { nodes { id } } } }'
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://auditwire.test") as http:
+        response = await http.post(
+            "/api/graphql", json={"query": query}, headers=acme.owner.headers
+        )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["data"]["group"] == {"name": "Acme", "externalAuditEventDestinations": None}
+    assert [e["message"] for e in body["errors"]] == ["Internal server error"]
+    assert "secret" not in response.text
+    assert "GraphQL resolver failed" in caplog.text
