@@ -155,6 +155,10 @@ class DestinationService:
         active: bool | None = None,
     ) -> Destination:
         writer = self._writer(actor, instance=instance)
+        # Authorize before validating: only those who may change it learn the rules, and
+        # nobody else can make auditwire resolve names.
+        async with self.store.read() as conn:
+            await self._destination(conn, writer, destination_id, instance)
         if name is not None:
             rules.validate_name(name)
         if destination_url is not None:
@@ -233,9 +237,9 @@ class DestinationService:
         active: bool = True,
     ) -> Header:
         writer = self._writer(actor, instance=instance)
-        rules.validate_header(key, value)
         async with self.store.write() as conn:
             destination, group = await self._destination(conn, writer, destination_id, instance)
+            rules.validate_header(key, value)
             if await dest_store.count_headers(conn, destination.id) >= rules.MAX_HEADERS:
                 raise InvalidInput(rules.TOO_MANY_HEADERS)
             if await dest_store.header_key_taken(conn, destination.id, key):
@@ -319,9 +323,9 @@ class DestinationService:
         self, actor: Actor | None, destination_id: int, event_types: list[str], *, instance: bool
     ) -> list[str]:
         writer = self._writer(actor, instance=instance)
-        wanted = rules.validate_event_types(event_types)
         async with self.store.write() as conn:
             destination, group = await self._destination(conn, writer, destination_id, instance)
+            wanted = rules.validate_event_types(event_types)
             if any(t in destination.event_types for t in wanted):
                 raise InvalidInput(rules.EVENT_TYPE_TAKEN, "eventTypeFilters")
             await dest_store.insert_event_types(conn, destination.id, wanted, utcnow())
@@ -344,9 +348,9 @@ class DestinationService:
         self, actor: Actor | None, destination_id: int, event_types: list[str], *, instance: bool
     ) -> None:
         writer = self._writer(actor, instance=instance)
-        unwanted = rules.validate_event_types(event_types)
         async with self.store.write() as conn:
             destination, group = await self._destination(conn, writer, destination_id, instance)
+            unwanted = rules.validate_event_types(event_types)
             unknown = rules.unknown_event_types(unwanted, destination.event_types)
             if unknown is not None:
                 raise unknown

@@ -364,3 +364,20 @@ async def test_read_api_token_may_query_but_not_mutate(
     )
     assert body["data"]["externalAuditEventDestinationUpdate"] is None
     assert body["errors"][0]["message"] == "403 Forbidden - insufficient_scope"
+
+
+async def test_refused_roles_learn_no_rules_from_invalid_input(
+    graphql: RunGraphQL, services: Services, make_account: MakeAccount
+) -> None:
+    world = await build_world("maintainer", services, make_account)
+    invalid = [
+        (OPERATIONS[1], {"id": world.destination, "name": "n" * 73}),
+        (OPERATIONS[1], {"id": world.destination, "destinationUrl": "ftp://x"}),
+        (OPERATIONS[2], {"destinationId": world.destination, "key": "", "value": ""}),
+        (OPERATIONS[4], {"destinationId": world.destination, "eventTypeFilters": []}),
+        (OPERATIONS[5], {"destinationId": world.destination, "eventTypeFilters": ["nope"]}),
+    ]
+    for operation, variables in invalid:
+        body = await graphql(operation.document(), {"input": variables}, as_=world.account)
+        assert body["data"][operation.field] is None
+        assert [e["message"] for e in body["errors"]] == [RESOURCE_NOT_AVAILABLE]
