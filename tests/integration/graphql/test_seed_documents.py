@@ -80,3 +80,24 @@ def test_readme_shows_both_documents_as_tested() -> None:
     assert LIST_QUERY in readme
     assert CREATE_MUTATION in readme
     assert "X-Gitlab-Event-Streaming-Token" in readme
+
+
+async def test_seed_create_mutation_as_written_gets_a_clear_schema_error(
+    client: httpx.AsyncClient, services: Services, make_account: MakeAccount
+) -> None:
+    owner = await make_account("alice")
+    await services.namespaces.create_group(Actor(owner.user), path="my-group", name="My Group")
+    as_written = CREATE_MUTATION.replace(
+        "verificationToken\n      group {\n        name",
+        "group {\n        verificationToken\n        name",
+    )
+    assert as_written != CREATE_MUTATION
+    response = await client.post("/api/graphql", json={"query": as_written}, headers=owner.headers)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["data"] is None
+    assert [e["message"] for e in body["errors"]] == [
+        "Cannot query field 'verificationToken' on type 'Group'."
+    ]
+    listed = await client.post("/api/graphql", json={"query": LIST_QUERY}, headers=owner.headers)
+    assert listed.json()["data"]["group"]["externalAuditEventDestinations"] == {"nodes": []}
