@@ -44,7 +44,6 @@ GROUP_DESTINATION_CLASS = "AuditEvents::ExternalAuditEventDestination"
 INSTANCE_DESTINATION_CLASS = "AuditEvents::InstanceExternalAuditEventDestination"
 GROUP_HEADER_CLASS = "AuditEvents::Streaming::Header"
 INSTANCE_HEADER_CLASS = "AuditEvents::Streaming::InstanceHeader"
-NAMESPACE_FILTER_CLASS = "AuditEvents::Streaming::HTTP::NamespaceFilter"
 
 
 def _not_available() -> Forbidden:
@@ -137,7 +136,7 @@ class DestinationService:
                         actor,
                         group,
                         "create_event_streaming_destination",
-                        f"Create event streaming destination {url}",
+                        f"Create {_family(group)}event streaming destination {url}",
                         _destination_target(destination),
                     )
                 ],
@@ -217,7 +216,8 @@ class DestinationService:
                         writer,
                         group,
                         "destroy_event_streaming_destination",
-                        f"Destroy event streaming destination {destination.destination_url}",
+                        f"Destroy {_family(group)}event streaming destination "
+                        f"{destination.destination_url}",
                         _destination_target(destination),
                     )
                 ],
@@ -336,7 +336,7 @@ class DestinationService:
                         writer,
                         group,
                         "event_type_filters_created",
-                        f"Created audit event type filter(s): {', '.join(wanted)}",
+                        f"Created audit event type filter(s): {_sentence(wanted)}",
                         _destination_target(destination),
                         {"event_type_filters": wanted},
                     )
@@ -362,7 +362,7 @@ class DestinationService:
                         writer,
                         group,
                         "event_type_filters_deleted",
-                        f"Deleted audit event type filter(s): {', '.join(unwanted)}",
+                        f"Deleted audit event type filter(s): {_sentence(unwanted)}",
                         _destination_target(destination),
                         {"event_type_filters": unwanted},
                     )
@@ -413,7 +413,8 @@ class DestinationService:
                         "create_http_namespace_filter",
                         f"Create namespace filter for http audit event streaming destination "
                         f"{destination.name} and namespace {created.namespace_path}",
-                        Target(created.id, NAMESPACE_FILTER_CLASS, created.namespace_path),
+                        _destination_target(destination),
+                        {"namespace_filter_id": created.id, "namespace": created.namespace_path},
                     )
                 ],
             )
@@ -435,7 +436,8 @@ class DestinationService:
                         "delete_http_namespace_filter",
                         f"Delete namespace filter for http audit event streaming destination "
                         f"{destination.name} and namespace {found.namespace_path}",
-                        Target(found.id, NAMESPACE_FILTER_CLASS, found.namespace_path),
+                        _destination_target(destination),
+                        {"namespace_filter_id": found.id, "namespace": found.namespace_path},
                     )
                 ],
             )
@@ -558,3 +560,14 @@ class DestinationService:
 def _destination_target(destination: Destination) -> Target:
     cls = INSTANCE_DESTINATION_CLASS if destination.is_instance else GROUP_DESTINATION_CLASS
     return Target(destination.id, cls, destination.name)
+
+
+def _family(group: Group | None) -> str:
+    return "" if group is not None else "instance "
+
+
+def _sentence(items: list[str]) -> str:
+    """Ruby's `to_sentence`, which GitLab's messages use: `a`, `a and b`, `a, b, and c`."""
+    if len(items) <= 2:
+        return " and ".join(items)
+    return ", ".join(items[:-1]) + ", and " + items[-1]

@@ -33,6 +33,23 @@ EXPECTED = {
     "instanceExternalAuditEventDestinationDestroy": "destroy_instance_event_streaming_destination",
 }
 
+# GitLab's custom messages, for the operations whose wording clients may match on.
+MESSAGES = {
+    "externalAuditEventDestinationCreate": (
+        "Create event streaming destination https://siem.example.com/new"
+    ),
+    "instanceExternalAuditEventDestinationCreate": (
+        "Create instance event streaming destination https://siem.example.com/new-instance"
+    ),
+    "auditEventsStreamingDestinationEventsAdd": (
+        "Created audit event type filter(s): project_created"
+    ),
+    "auditEventsStreamingHTTPNamespaceFiltersAdd": (
+        "Create namespace filter for http audit event streaming destination renamed "
+        "and namespace acme/team/app"
+    ),
+}
+
 
 async def test_each_mutation_records_its_audit_event(
     graphql: RunGraphQL, services: Services, make_account: MakeAccount
@@ -57,6 +74,8 @@ async def test_each_mutation_records_its_audit_event(
         else:
             assert (event.entity_type, event.root_group_id) == ("Instance", None)
         assert event.details["custom_message"]
+        if operation.field in MESSAGES:
+            assert event.details["custom_message"] == MESSAGES[operation.field]
 
 
 async def test_refused_and_failed_mutations_record_nothing(

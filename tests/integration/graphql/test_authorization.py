@@ -374,7 +374,7 @@ async def test_refused_roles_learn_no_rules_from_invalid_input(
         (OPERATIONS[1], {"id": world.destination, "name": "n" * 73}),
         (OPERATIONS[1], {"id": world.destination, "destinationUrl": "ftp://x"}),
         (OPERATIONS[2], {"destinationId": world.destination, "key": "", "value": ""}),
-        (OPERATIONS[4], {"destinationId": world.destination, "eventTypeFilters": []}),
+        (OPERATIONS[4], {"destinationId": world.destination, "eventTypeFilters": ["t" * 256]}),
         (OPERATIONS[5], {"destinationId": world.destination, "eventTypeFilters": ["nope"]}),
     ]
     for operation, variables in invalid:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import TypeVar
 
+from graphql import GraphQLError
 from strawberry import UNSET
 
 from auditwire.api.graphql.context import Info
+from auditwire.domain.destinations import EVENT_TYPES_MISSING
 from auditwire.errors import Conflict, InvalidInput
 from auditwire.services.context import Actor
 from auditwire.services.destinations import DestinationService
@@ -37,3 +39,9 @@ def destinations(info: Info) -> DestinationService:
 
 def actor(info: Info) -> Actor | None:
     return info.context.actor
+
+
+def require_event_types(event_types: list[str]) -> None:
+    """GitLab checks this argument before anything else and answers with a GraphQL error."""
+    if not event_types:
+        raise GraphQLError(EVENT_TYPES_MISSING)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import strawberry
 
-from auditwire.api.graphql._mutation import actor, attempt, destinations, given
+from auditwire.api.graphql._mutation import (
+    actor,
+    attempt,
+    destinations,
+    given,
+    require_event_types,
+)
 from auditwire.api.graphql.context import Info
 from auditwire.api.graphql.ids import InstanceDestinationID, InstanceHeaderID
 from auditwire.api.graphql.types import InstanceDestinationType, InstanceHeaderType
@@ -233,6 +239,7 @@ class InstanceMutations:
     async def instance_events_add(
         self, info: Info, input: InstanceEventsAddInput
     ) -> InstanceEventsAddPayload | None:
+        require_event_types(input.event_type_filters)
         added, errors = await attempt(
             destinations(info).add_event_types(
                 actor(info), input.destination_id, input.event_type_filters, instance=True
@@ -248,6 +255,7 @@ class InstanceMutations:
     async def instance_events_remove(
         self, info: Info, input: InstanceEventsRemoveInput
     ) -> InstanceEventsRemovePayload | None:
+        require_event_types(input.event_type_filters)
         _, errors = await attempt(
             destinations(info).remove_event_types(
                 actor(info), input.destination_id, input.event_type_filters, instance=True

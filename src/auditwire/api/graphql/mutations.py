@@ -5,7 +5,13 @@ from __future__ import annotations
 import strawberry
 from graphql import GraphQLError
 
-from auditwire.api.graphql._mutation import actor, attempt, destinations, given
+from auditwire.api.graphql._mutation import (
+    actor,
+    attempt,
+    destinations,
+    given,
+    require_event_types,
+)
 from auditwire.api.graphql.context import Info
 from auditwire.api.graphql.ids import DestinationID, HeaderID, NamespaceFilterID
 from auditwire.api.graphql.types import DestinationType, HeaderType, NamespaceFilterType
@@ -269,6 +275,7 @@ class GroupMutations:
 
     @strawberry.mutation(name="auditEventsStreamingDestinationEventsAdd")
     async def events_add(self, info: Info, input: EventsAddInput) -> EventsAddPayload | None:
+        require_event_types(input.event_type_filters)
         added, errors = await attempt(
             destinations(info).add_event_types(
                 actor(info), input.destination_id, input.event_type_filters, instance=False
@@ -284,6 +291,7 @@ class GroupMutations:
     async def events_remove(
         self, info: Info, input: EventsRemoveInput
     ) -> EventsRemovePayload | None:
+        require_event_types(input.event_type_filters)
         _, errors = await attempt(
             destinations(info).remove_event_types(
                 actor(info), input.destination_id, input.event_type_filters, instance=False
