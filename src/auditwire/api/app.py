@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from auditwire import __version__
 from auditwire.api.errors import install_error_handlers
+from auditwire.api.graphql.router import graphql_router
 from auditwire.api.ops import HttpMetricsMiddleware, database_checks
 from auditwire.api.ops import router as ops_router
 from auditwire.api.rest import router as rest_router
@@ -45,4 +46,5 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.add_middleware(HttpMetricsMiddleware)
     app.include_router(ops_router)
     app.include_router(rest_router, prefix="/api/v4")
+    app.include_router(graphql_router())
     return app

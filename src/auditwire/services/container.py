@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 from auditwire.config import Settings
 from auditwire.crypto import SecretBox, load_or_create_key
+from auditwire.services.destinations import DestinationService
 from auditwire.services.events import EventService
 from auditwire.services.namespaces import NamespaceService
+from auditwire.services.url_safety import UrlSafety
 from auditwire.services.users import UserService
 from auditwire.store import Store
 
@@ -20,14 +22,22 @@ class Services:
     users: UserService
     namespaces: NamespaceService
     events: EventService
+    destinations: DestinationService
 
     @classmethod
     def build(cls, settings: Settings, store: Store) -> Services:
+        box = SecretBox(load_or_create_key(settings.secret_key, settings.data_dir))
         return cls(
             settings=settings,
             store=store,
-            box=SecretBox(load_or_create_key(settings.secret_key, settings.data_dir)),
+            box=box,
             users=UserService(store),
             namespaces=NamespaceService(store, settings.default_plan),
             events=EventService(store),
+            destinations=DestinationService(
+                store,
+                box,
+                settings.default_plan,
+                UrlSafety(allow_local_requests=settings.allow_local_requests),
+            ),
         )

@@ -1,0 +1,1 @@
+"""GitLab's GraphQL API: schema, types, queries, mutations, and the router serving them."""

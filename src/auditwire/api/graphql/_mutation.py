@@ -1,0 +1,47 @@
+"""What every mutation shares: `clientMutationId` in and out, rule violations in `errors`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import TypeVar
+
+from graphql import GraphQLError
+from strawberry import UNSET
+
+from auditwire.api.graphql.context import Info
+from auditwire.domain.destinations import EVENT_TYPES_MISSING
+from auditwire.errors import Conflict, InvalidInput
+from auditwire.services.context import Actor
+from auditwire.services.destinations import DestinationService
+
+T = TypeVar("T")
+
+
+async def attempt(call: Awaitable[T]) -> tuple[T | None, list[str]]:
+    """Run a change; a broken rule becomes the payload's `errors` (GitLab's messages).
+
+    Permission failures are not caught: they surface as top-level GraphQL errors, as GitLab's.
+    """
+    try:
+        return await call, []
+    except (InvalidInput, Conflict) as error:
+        return None, [error.message]
+
+
+def given(value: T | None) -> T | None:
+    """An optional argument's value, or None when it was omitted (UNSET) or null."""
+    return None if value is UNSET else value
+
+
+def destinations(info: Info) -> DestinationService:
+    return info.context.services.destinations
+
+
+def actor(info: Info) -> Actor | None:
+    return info.context.actor
+
+
+def require_event_types(event_types: list[str]) -> None:
+    """GitLab checks this argument before anything else and answers with a GraphQL error."""
+    if not event_types:
+        raise GraphQLError(EVENT_TYPES_MISSING)

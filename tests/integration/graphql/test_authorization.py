@@ -1,0 +1,383 @@
+"""Who may see and change streaming destinations: every query and mutation, for every role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from auditwire.config import Plan
+from auditwire.domain.namespaces import AccessLevel
+from auditwire.domain.tokens import Scope
+from auditwire.services.container import Services
+from auditwire.services.context import Actor
+from auditwire.services.namespaces import find_group
+from auditwire.store import destinations as dest_store
+from tests.conftest import Account, MakeAccount
+from tests.integration.graphql.conftest import (
+    MUTATION_NOT_ALLOWED,
+    RESOURCE_NOT_AVAILABLE,
+    RunGraphQL,
+    destination_gid,
+    gid,
+)
+
+ROLES = [
+    "anonymous",
+    "non_member",
+    "guest",
+    "reporter",
+    "developer",
+    "maintainer",
+    "subgroup_owner",
+    "owner_free",
+    "owner_premium",
+    "owner_ultimate",
+    "administrator",
+]
+GROUP_MANAGERS = {"owner_ultimate", "administrator"}
+GROUP_READERS = {
+    "guest",
+    "reporter",
+    "developer",
+    "maintainer",
+    "owner_free",
+    "owner_premium",
+    "owner_ultimate",
+    "administrator",
+}
+MEMBER_LEVELS = {
+    "guest": AccessLevel.GUEST,
+    "reporter": AccessLevel.REPORTER,
+    "developer": AccessLevel.DEVELOPER,
+    "maintainer": AccessLevel.MAINTAINER,
+}
+PLANS = {"owner_free": Plan.FREE, "owner_premium": Plan.PREMIUM}
+
+
+@dataclass(frozen=True)
+class World:
+    account: Account | None
+    destination: str
+    header: str
+    namespace_filter: str
+    instance_destination: str
+    instance_header: str
+
+
+async def build_world(role: str, services: Services, make_account: MakeAccount) -> World:
+    """Group `acme` (with subgroup and project), a destination with a header and filters, an
+    instance destination with a header; then the account playing `role`."""
+    admin = await make_account("root", admin=True)
+    owner = await make_account("owner")
+    owner_actor, admin_actor = Actor(owner.user), Actor(admin.user)
+    ns, dest = services.namespaces, services.destinations
+    group = await ns.create_group(owner_actor, path="acme", name="Acme")
+    subgroup = await ns.create_group(owner_actor, path="team", name="Team", parent_ref="acme")
+    await ns.create_project(owner_actor, namespace_ref="acme/team", path="app", name="App")
+    destination = await dest.create_group_destination(
+        owner_actor, group_path="acme", destination_url="https://siem.example.com/a"
+    )
+    header = await dest.create_header(
+        owner_actor, destination.id, instance=False, key="Authorization", value="Bearer s3cret"
+    )
+    await dest.add_event_types(owner_actor, destination.id, ["group_created"], instance=False)
+    namespace_filter = await dest.add_namespace_filter(
+        owner_actor, destination.id, group_path="acme/team"
+    )
+    instance = await dest.create_instance_destination(
+        admin_actor, destination_url="https://siem.example.com/instance"
+    )
+    instance_header = await dest.create_header(
+        admin_actor, instance.id, instance=True, key="Authorization", value="Bearer s3cret"
+    )
+    await dest.add_event_types(admin_actor, instance.id, ["user_created"], instance=True)
+
+    account: Account | None
+    if role == "anonymous":
+        account = None
+    elif role == "administrator":
+        account = admin
+    elif role == "owner_ultimate":
+        account = owner
+    elif role in PLANS:
+        account = owner
+        await ns.set_plan(admin_actor, "acme", PLANS[role].value)
+    else:
+        account = await make_account(role)
+        if role in MEMBER_LEVELS:
+            await ns.add_member(
+                owner_actor, group, user_id=account.user.id, access_level=MEMBER_LEVELS[role]
+            )
+        elif role == "subgroup_owner":
+            await ns.add_member(
+                owner_actor, subgroup, user_id=account.user.id, access_level=AccessLevel.OWNER
+            )
+    return World(
+        account=account,
+        destination=destination_gid(destination.id),
+        header=gid("AuditEvents::Streaming::Header", header.id),
+        namespace_filter=gid("AuditEvents::Streaming::HTTP::NamespaceFilter", namespace_filter.id),
+        instance_destination=gid("AuditEvents::InstanceExternalAuditEventDestination", instance.id),
+        instance_header=gid("AuditEvents::Streaming::InstanceHeader", instance_header.id),
+    )
+
+
+@dataclass(frozen=True)
+class Operation:
+    field: str
+    input_type: str
+    selection: str
+    variables: Callable[[World], dict[str, Any]]
+    family: str  # "group" or "instance"
+
+    def document(self) -> str:
+        return (
+            f"mutation($input: {self.input_type}!) {{ {self.field}(input: $input) "
+            f"{{ clientMutationId errors {self.selection} }} }}"
+        )
+
+
+def op(
+    field: str, selection: str, variables: Callable[[World], dict[str, Any]], family: str
+) -> Operation:
+    input_type = field[0].upper() + field[1:] + "Input"
+    return Operation(field, input_type, selection, variables, family)
+
+
+# In an order an allowed role can run them all, one after the other.
+OPERATIONS = [
+    op(
+        "externalAuditEventDestinationCreate",
+        "externalAuditEventDestination { id verificationToken }",
+        lambda w: {"destinationUrl": "https://siem.example.com/new", "groupPath": "acme"},
+        "group",
+    ),
+    op(
+        "externalAuditEventDestinationUpdate",
+        "externalAuditEventDestination { name }",
+        lambda w: {"id": w.destination, "name": "renamed"},
+        "group",
+    ),
+    op(
+        "auditEventsStreamingHeadersCreate",
+        "header { id key value active }",
+        lambda w: {"destinationId": w.destination, "key": "X-Team", "value": "blue"},
+        "group",
+    ),
+    op(
+        "auditEventsStreamingHeadersUpdate",
+        "header { value }",
+        lambda w: {"headerId": w.header, "value": "Bearer n3w"},
+        "group",
+    ),
+    op(
+        "auditEventsStreamingDestinationEventsAdd",
+        "eventTypeFilters",
+        lambda w: {"destinationId": w.destination, "eventTypeFilters": ["project_created"]},
+        "group",
+    ),
+    op(
+        "auditEventsStreamingDestinationEventsRemove",
+        "",
+        lambda w: {"destinationId": w.destination, "eventTypeFilters": ["group_created"]},
+        "group",
+    ),
+    op(
+        "auditEventsStreamingHTTPNamespaceFiltersDelete",
+        "",
+        lambda w: {"namespaceFilterId": w.namespace_filter},
+        "group",
+    ),
+    op(
+        "auditEventsStreamingHTTPNamespaceFiltersAdd",
+        "namespaceFilter { id namespace { fullPath } }",
+        lambda w: {"destinationId": w.destination, "projectPath": "acme/team/app"},
+        "group",
+    ),
+    op("auditEventsStreamingHeadersDestroy", "", lambda w: {"headerId": w.header}, "group"),
+    op("externalAuditEventDestinationDestroy", "", lambda w: {"id": w.destination}, "group"),
+    op(
+        "instanceExternalAuditEventDestinationCreate",
+        "instanceExternalAuditEventDestination { id verificationToken }",
+        lambda w: {"destinationUrl": "https://siem.example.com/new-instance"},
+        "instance",
+    ),
+    op(
+        "instanceExternalAuditEventDestinationUpdate",
+        "instanceExternalAuditEventDestination { active }",
+        lambda w: {"id": w.instance_destination, "active": False},
+        "instance",
+    ),
+    op(
+        "auditEventsStreamingInstanceHeadersCreate",
+        "header { id key }",
+        lambda w: {"destinationId": w.instance_destination, "key": "X-Env", "value": "prod"},
+        "instance",
+    ),
+    op(
+        "auditEventsStreamingInstanceHeadersUpdate",
+        "header { active }",
+        lambda w: {"headerId": w.instance_header, "active": False},
+        "instance",
+    ),
+    op(
+        "auditEventsStreamingDestinationInstanceEventsAdd",
+        "eventTypeFilters",
+        lambda w: {"destinationId": w.instance_destination, "eventTypeFilters": ["x"]},
+        "instance",
+    ),
+    op(
+        "auditEventsStreamingDestinationInstanceEventsRemove",
+        "",
+        lambda w: {"destinationId": w.instance_destination, "eventTypeFilters": ["user_created"]},
+        "instance",
+    ),
+    op(
+        "auditEventsStreamingInstanceHeadersDestroy",
+        "",
+        lambda w: {"headerId": w.instance_header},
+        "instance",
+    ),
+    op(
+        "instanceExternalAuditEventDestinationDestroy",
+        "",
+        lambda w: {"id": w.instance_destination},
+        "instance",
+    ),
+]
+
+QUERIES = """
+query {
+  currentUser { username }
+  group(fullPath: "acme") {
+    fullPath
+    externalAuditEventDestinations { nodes { verificationToken headers { nodes { value } } } }
+  }
+  subgroup: group(fullPath: "acme/team") { externalAuditEventDestinations { nodes { id } } }
+  project(fullPath: "acme/team/app") { fullPath }
+  instanceExternalAuditEventDestinations { nodes { verificationToken } }
+}
+"""
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_every_query_answers_each_role_with_what_it_may_see(
+    role: str, graphql: RunGraphQL, services: Services, make_account: MakeAccount
+) -> None:
+    world = await build_world(role, services, make_account)
+    body = await graphql(QUERIES, as_=world.account)
+    assert "errors" not in body, body
+    data = body["data"]
+
+    expected_user = None if world.account is None else {"username": world.account.user.username}
+    assert data["currentUser"] == expected_user
+
+    if role in GROUP_READERS:
+        assert data["group"]["fullPath"] == "acme"
+        assert data["project"] == {"fullPath": "acme/team/app"}
+    else:
+        assert data["group"] is None
+    if role in GROUP_MANAGERS:
+        destinations = data["group"]["externalAuditEventDestinations"]["nodes"]
+        assert len(destinations) == 1
+        assert len(destinations[0]["verificationToken"]) == 24
+        assert destinations[0]["headers"]["nodes"] == [{"value": "Bearer s3cret"}]
+    elif data["group"] is not None:
+        assert data["group"]["externalAuditEventDestinations"] is None
+
+    if role == "subgroup_owner":  # sees the subgroup, which can hold no destinations
+        assert data["subgroup"] == {"externalAuditEventDestinations": {"nodes": []}}
+        assert data["project"] == {"fullPath": "acme/team/app"}
+    if role == "administrator":
+        instance = data["instanceExternalAuditEventDestinations"]["nodes"]
+        assert len(instance) == 1
+    else:
+        assert data["instanceExternalAuditEventDestinations"] is None
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_every_mutation_is_allowed_or_refused_for_each_role(
+    role: str, graphql: RunGraphQL, services: Services, make_account: MakeAccount
+) -> None:
+    world = await build_world(role, services, make_account)
+    for index, operation in enumerate(OPERATIONS):
+        client_id = f"m{index}"
+        variables = {"input": {**operation.variables(world), "clientMutationId": client_id}}
+        body = await graphql(operation.document(), variables, as_=world.account)
+        payload = body["data"][operation.field]
+        allowed = role in GROUP_MANAGERS if operation.family == "group" else role == "administrator"
+        if allowed:
+            assert "errors" not in body, (operation.field, body)
+            assert payload["errors"] == [], (operation.field, payload)
+            assert payload["clientMutationId"] == client_id
+        else:
+            expected = (
+                RESOURCE_NOT_AVAILABLE if operation.family == "group" else MUTATION_NOT_ALLOWED
+            )
+            assert payload is None, (operation.field, body)
+            assert [e["message"] for e in body["errors"]] == [expected], operation.field
+
+    # Refused roles changed nothing: the owner still sees the destination as it was.
+    async with services.store.read() as conn:
+        group = await find_group(conn, "acme")
+        assert group is not None
+        owner_view = await dest_store.list_destinations(conn, services.box, group.id)
+    if role not in GROUP_MANAGERS:
+        assert [d.name for d in owner_view] == [owner_view[0].name]
+        assert [h.key for h in owner_view[0].headers] == ["Authorization"]
+        assert owner_view[0].event_types == ["group_created"]
+        assert owner_view[0].namespace_filter is not None
+    else:  # the new destination remains; the one destroyed is gone
+        assert [d.destination_url for d in owner_view] == ["https://siem.example.com/new"]
+
+
+async def test_subgroup_owner_gets_the_subgroup_rule_in_errors(
+    graphql: RunGraphQL, services: Services, make_account: MakeAccount
+) -> None:
+    world = await build_world("subgroup_owner", services, make_account)
+    body = await graphql(
+        OPERATIONS[0].document(),
+        {"input": {"destinationUrl": "https://siem.example.com/t", "groupPath": "acme/team"}},
+        as_=world.account,
+    )
+    payload = body["data"]["externalAuditEventDestinationCreate"]
+    assert payload["errors"] == ["Group must not be a subgroup"]
+    assert payload["externalAuditEventDestination"] is None
+
+
+async def test_read_api_token_may_query_but_not_mutate(
+    graphql: RunGraphQL, services: Services, make_account: MakeAccount
+) -> None:
+    world = await build_world("owner_ultimate", services, make_account)
+    assert world.account is not None
+    token = await services.users.create_token(
+        None, world.account.user.id, name="read", scopes=(Scope.READ_API,)
+    )
+    reader = Account(world.account.user, token.value)
+    listed = await graphql(QUERIES, as_=reader)
+    assert len(listed["data"]["group"]["externalAuditEventDestinations"]["nodes"]) == 1
+    body = await graphql(
+        OPERATIONS[1].document(), {"input": OPERATIONS[1].variables(world)}, as_=reader
+    )
+    assert body["data"]["externalAuditEventDestinationUpdate"] is None
+    assert body["errors"][0]["message"] == "403 Forbidden - insufficient_scope"
+
+
+async def test_refused_roles_learn_no_rules_from_invalid_input(
+    graphql: RunGraphQL, services: Services, make_account: MakeAccount
+) -> None:
+    world = await build_world("maintainer", services, make_account)
+    invalid = [
+        (OPERATIONS[1], {"id": world.destination, "name": "n" * 73}),
+        (OPERATIONS[1], {"id": world.destination, "destinationUrl": "ftp://x"}),
+        (OPERATIONS[2], {"destinationId": world.destination, "key": "", "value": ""}),
+        (OPERATIONS[4], {"destinationId": world.destination, "eventTypeFilters": ["t" * 256]}),
+        (OPERATIONS[5], {"destinationId": world.destination, "eventTypeFilters": ["nope"]}),
+    ]
+    for operation, variables in invalid:
+        body = await graphql(operation.document(), {"input": variables}, as_=world.account)
+        assert body["data"][operation.field] is None
+        assert [e["message"] for e in body["errors"]] == [RESOURCE_NOT_AVAILABLE]
