@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from auditwire import __version__
 from auditwire.api.errors import install_error_handlers
+from auditwire.api.rest import EncodedSlashes
 from auditwire.api.rest import router as rest_router
 from auditwire.config import Settings
 from auditwire.services.container import Services
@@ -25,6 +26,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await app.state.services.ingest.close()
             if own_store:
                 await active_store.close()
 
@@ -39,4 +41,5 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.state.services = Services.build(settings, active_store)
     install_error_handlers(app)
     app.include_router(rest_router, prefix="/api/v4")
+    app.add_middleware(EncodedSlashes)
     return app

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from auditwire.config import Settings
 from auditwire.crypto import SecretBox, load_or_create_key
 from auditwire.services.events import EventService
+from auditwire.services.ingest import IngestService
 from auditwire.services.namespaces import NamespaceService
 from auditwire.services.users import UserService
 from auditwire.store import Store
@@ -20,6 +21,7 @@ class Services:
     users: UserService
     namespaces: NamespaceService
     events: EventService
+    ingest: IngestService
 
     @classmethod
     def build(cls, settings: Settings, store: Store) -> Services:
@@ -30,4 +32,5 @@ class Services:
             users=UserService(store),
             namespaces=NamespaceService(store, settings.default_plan),
             events=EventService(store),
+            ingest=IngestService(store),
         )

@@ -124,6 +124,14 @@ class NamespaceService:
             raise NotFound(PROJECT_NOT_FOUND)
         return project, level
 
+    async def namespaces_of(self, projects: list[Project]) -> dict[int, Group]:
+        """The groups the projects live in, by id (for showing a project's namespace)."""
+        ids = sorted({p.namespace_id for p in projects})
+        if not ids:
+            return {}
+        async with self.store.read() as conn:
+            return {g.id: g for g in await ns_store.get_groups(conn, ids)}
+
     async def root_plan(self, group: Group) -> Plan:
         async with self.store.read() as conn:
             root = await ns_store.root_of(conn, group)

@@ -2,9 +2,11 @@
 
 from fastapi import APIRouter
 
-from auditwire.api.rest import users
+from auditwire.api.rest import audit_events, groups, members, namespaces, projects, users
+from auditwire.api.rest.paths import EncodedSlashes
 
 router = APIRouter()
-router.include_router(users.router)
+for module in (users, groups, projects, members, namespaces, audit_events):
+    router.include_router(module.router)
 
-__all__ = ["router"]
+__all__ = ["EncodedSlashes", "router"]
