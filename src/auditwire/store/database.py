@@ -34,8 +34,14 @@ class Store:
             database = self.url.database
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
+            # A pool that holds enough connections for concurrent requests: an overflow
+            # connection is closed on return and reopened (a thread and PRAGMAs) on next use.
             self.engine: AsyncEngine = create_async_engine(
-                self.url, json_serializer=_json_dumps, json_deserializer=orjson.loads
+                self.url,
+                json_serializer=_json_dumps,
+                json_deserializer=orjson.loads,
+                pool_size=pool_size,
+                max_overflow=pool_size,
             )
             _configure_sqlite(self.engine)
         else:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -21,7 +22,10 @@ def _target_id(raw: str | None) -> int | str | None:
 
 
 def event_from_row(row: sa.Row[Any]) -> AuditEvent:
-    m = row._mapping
+    return event_from_mapping(row._mapping)
+
+
+def event_from_mapping(m: Mapping[Any, Any]) -> AuditEvent:
     return AuditEvent(
         id=m["id"],
         event_type=m["event_type"],
@@ -64,14 +68,50 @@ def _values(event: NewAuditEvent, now: datetime) -> dict[str, Any]:
 async def insert_events(
     conn: AsyncConnection, events: Sequence[NewAuditEvent], now: datetime
 ) -> list[AuditEvent]:
-    """Insert events in one statement; returned in the order given, each with its id."""
+    """Insert events in one executemany; returned in the order given, each with its id.
+
+    Ids are taken before the insert so no ordered RETURNING is needed: SQLAlchemy has none
+    for SQLite executemany (it falls back to one INSERT per row) and its PostgreSQL form is
+    several times slower than a plain executemany.
+    """
     if not events:
         return []
-    rows = await conn.execute(
-        audit_events.insert().returning(*audit_events.c, sort_by_parameter_order=True),
-        [_values(event, now) for event in events],
-    )
-    return [event_from_row(r) for r in rows]
+    values = [_values(event, now) for event in events]
+    for event_id, row in zip(await _new_ids(conn, len(values)), values, strict=True):
+        row["id"] = event_id
+    if conn.dialect.name == "postgresql":
+        await _copy_postgresql(conn, values)
+    else:
+        await conn.execute(audit_events.insert(), values)
+    return [event_from_mapping(row) for row in values]
+
+
+_COLUMNS = [c.name for c in audit_events.c]
+
+
+async def _copy_postgresql(conn: AsyncConnection, values: list[dict[str, Any]]) -> None:
+    """COPY the rows in, on the transaction's own asyncpg connection: PostgreSQL takes a
+    thousand rows several times faster this way than as a thousand INSERTs."""
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    records = [
+        tuple(orjson.dumps(row[c]).decode() if c == "details" else row[c] for c in _COLUMNS)
+        for row in values
+    ]
+    await driver.copy_records_to_table("audit_events", records=records, columns=_COLUMNS)
+
+
+async def _new_ids(conn: AsyncConnection, count: int) -> list[int]:
+    if conn.dialect.name == "postgresql":
+        sequence = sa.func.pg_get_serial_sequence("audit_events", "id")
+        query = sa.select(sa.func.nextval(sequence)).select_from(sa.func.generate_series(1, count))
+        return sorted((await conn.execute(query)).scalars())
+    # SQLite: writes run under BEGIN IMMEDIATE, so this transaction holds the only write lock
+    # and the ids after the current maximum are its own (the ones SQLite would assign).
+    query = sa.select(sa.func.coalesce(sa.func.max(audit_events.c.id), 0))
+    first: int = (await conn.execute(query)).scalar_one() + 1
+    return list(range(first, first + count))
 
 
 async def get_event(conn: AsyncConnection, event_id: int) -> AuditEvent | None:

@@ -6,7 +6,8 @@ from auditwire.api.rest import audit_events, groups, members, namespaces, projec
 from auditwire.api.rest.paths import EncodedSlashes
 
 router = APIRouter()
-for module in (users, groups, projects, members, namespaces, audit_events):
+# Ingestion is the hot path: its routes are matched first.
+for module in (audit_events, users, groups, projects, members, namespaces):
     router.include_router(module.router)
 
 __all__ = ["EncodedSlashes", "router"]

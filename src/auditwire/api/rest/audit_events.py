@@ -7,11 +7,13 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from auditwire.api.auth import current_actor, services
+from auditwire.api.auth import current_actor
+from auditwire.api.rest.deps import services
 from auditwire.api.rest.event_input import parse_events
 from auditwire.api.rest.pagination import PageParams, page_params, set_page_headers
 from auditwire.api.rest.params import ref
 from auditwire.api.rest.shapes import json_response
+from auditwire.api.rest.token_cache import cached_actor
 from auditwire.domain import permissions
 from auditwire.domain.events import AuditEvent, EntityType
 from auditwire.errors import InvalidInput, NotFound
@@ -130,7 +132,7 @@ async def get_instance_event(
 
 @router.post("/audit_events", status_code=201)
 async def ingest_events(
-    request: Request, actor: Actor = Depends(current_actor), svc: Services = Depends(services)
+    request: Request, actor: Actor = Depends(cached_actor), svc: Services = Depends(services)
 ) -> Response:
     """Take one event or a list of up to 1,000; answer with them once they are committed."""
     actor.require_admin()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime
 from ipaddress import ip_address
 from typing import Annotated, Any, Literal
@@ -79,7 +80,13 @@ class EventIn(BaseModel):
     @field_validator("ip_address")
     @classmethod
     def _ip(cls, value: str | None) -> str | None:
-        return None if value is None else str(ip_address(value))
+        if value is None:
+            return None
+        try:  # fast path for the common dotted-quad IPv4 address, already canonical
+            socket.inet_pton(socket.AF_INET, value)
+            return value
+        except OSError:
+            return str(ip_address(value))
 
     @field_validator("created_at")
     @classmethod

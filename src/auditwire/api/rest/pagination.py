@@ -21,7 +21,7 @@ class PageParams:
         return (self.page - 1) * self.per_page
 
 
-def page_params(
+async def page_params(
     page: int = Query(1, ge=1), per_page: int = Query(DEFAULT_PER_PAGE, ge=1)
 ) -> PageParams:
     """GitLab caps `per_page` at 100 rather than refusing larger values."""
