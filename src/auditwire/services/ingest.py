@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -45,9 +45,12 @@ logger = logging.getLogger(__name__)
 Namer = Callable[[str], str]
 
 
-@dataclass(frozen=True, slots=True)
-class IngestItem:
-    """One event as a caller sent it, before its entity and author are resolved."""
+class IngestItem(NamedTuple):
+    """One event as a caller sent it, before its entity and author are resolved.
+
+    A NamedTuple rather than a frozen dataclass: a batch builds a thousand of these, and a
+    tuple is built several times faster.
+    """
 
     event_type: str
     entity_type: EntityType
@@ -56,7 +59,7 @@ class IngestItem:
     author_id: int | None
     author_name: str | None
     target: Target | None = None
-    details: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any] | None = None
     custom_message: str | None = None
     ip_address: str | None = None
     created_at: datetime | None = None
@@ -190,7 +193,7 @@ async def _build(resolver: _Resolver, request: _Request) -> list[NewAuditEvent]:
                 target=item.target,
                 ip_address=item.ip_address,
                 custom_message=item.custom_message,
-                details=item.details,
+                details=item.details or {},
                 created_at=item.created_at,
                 stream_only=item.stream_only,
                 root_group_id=entity.root_group_id,
@@ -237,10 +240,10 @@ class IngestService:
             await asyncio.wait([self._writer])
 
     async def _drain(self) -> None:
+        batch: list[_Request] = []
         try:
             while self._queue:
-                batch: list[_Request] = []
-                count = 0
+                batch, count = [], 0
                 while self._queue and (
                     not batch or count + len(self._queue[0].items) <= MAX_EVENTS_PER_TRANSACTION
                 ):
@@ -249,8 +252,8 @@ class IngestService:
                     count += len(request.items)
                 await self._commit(batch)
         finally:
-            # Cancelled (shutdown): nobody waits for a lost answer.
-            for request in self._queue:
+            # Cancelled (shutdown): whatever was not answered is not known to be committed.
+            for request in [*batch, *self._queue]:
                 _settle(request, StorageError("ingestion stopped before commit"))
             self._queue.clear()
 
