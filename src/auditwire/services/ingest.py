@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -207,7 +208,7 @@ class IngestService:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._queue: list[_Request] = []
+        self._queue: deque[_Request] = deque()
         self._writer: asyncio.Task[None] | None = None
 
     async def ingest(
@@ -247,7 +248,7 @@ class IngestService:
                 while self._queue and (
                     not batch or count + len(self._queue[0].items) <= MAX_EVENTS_PER_TRANSACTION
                 ):
-                    request = self._queue.pop(0)
+                    request = self._queue.popleft()
                     batch.append(request)
                     count += len(request.items)
                 await self._commit(batch)
