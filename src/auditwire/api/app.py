@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from auditwire import __version__
 from auditwire.api.errors import install_error_handlers
-from auditwire.api.rest import EncodedSlashes
+from auditwire.api.rest import RestPaths
 from auditwire.api.rest import router as rest_router
 from auditwire.config import Settings
 from auditwire.services.container import Services
@@ -41,5 +41,5 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.state.services = Services.build(settings, active_store)
     install_error_handlers(app)
     app.include_router(rest_router, prefix="/api/v4")
-    app.add_middleware(EncodedSlashes)
+    app.add_middleware(RestPaths)
     return app

@@ -3,11 +3,11 @@
 from fastapi import APIRouter
 
 from auditwire.api.rest import audit_events, groups, members, namespaces, projects, users
-from auditwire.api.rest.paths import EncodedSlashes
+from auditwire.api.rest.paths import RestPaths
 
 router = APIRouter()
 # Ingestion is the hot path: its routes are matched first.
 for module in (audit_events, users, groups, projects, members, namespaces):
     router.include_router(module.router)
 
-__all__ = ["EncodedSlashes", "router"]
+__all__ = ["RestPaths", "router"]

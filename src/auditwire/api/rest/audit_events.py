@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from auditwire.api.auth import current_actor
 from auditwire.api.rest.deps import services
 from auditwire.api.rest.event_input import parse_events
 from auditwire.api.rest.pagination import PageParams, page_params, set_page_headers
-from auditwire.api.rest.params import ref
+from auditwire.api.rest.params import MAX_ID, numeric_id, ref
 from auditwire.api.rest.shapes import json_response
 from auditwire.api.rest.token_cache import cached_actor
 from auditwire.domain import permissions
@@ -33,9 +33,9 @@ def parse_time(value: str | None, name: str) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(value.strip().replace(" ", "+"))
-    except ValueError:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise InvalidInput(f"{name} is invalid", name) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def parse_entity_type(value: str | None) -> str | None:
@@ -48,9 +48,10 @@ def parse_entity_type(value: str | None) -> str | None:
 
 
 def event_id_of(raw: str) -> int:
-    if not raw.isdigit():
+    event_id = numeric_id(raw)
+    if event_id is None:
         raise NotFound(EVENT_NOT_FOUND)
-    return int(raw)
+    return event_id
 
 
 async def _listing(
@@ -102,7 +103,7 @@ async def list_instance_events(
     request: Request,
     response: Response,
     entity_type: str | None = None,
-    entity_id: int | None = None,
+    entity_id: int | None = Query(None, ge=0, le=MAX_ID),
     created_after: str | None = None,
     created_before: str | None = None,
     paging: PageParams = Depends(page_params),

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict
 from auditwire.api.auth import current_actor
 from auditwire.api.rest.deps import services
 from auditwire.api.rest.pagination import PageParams, page_params, set_page_headers
-from auditwire.api.rest.params import parse, ref, request_params
+from auditwire.api.rest.params import DbId, parse, ref, request_params
 from auditwire.api.rest.projects import projects_response
 from auditwire.api.rest.shapes import base_url, group_json, json_response
 from auditwire.services.container import Services
@@ -22,7 +22,7 @@ class CreateGroup(BaseModel):
 
     name: str
     path: str
-    parent_id: int | str | None = None
+    parent_id: DbId | str | None = None
     description: str = ""
 
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from auditwire.api.auth import current_actor
 from auditwire.api.rest.deps import services
 from auditwire.api.rest.pagination import PageParams, page_params, set_page_headers
-from auditwire.api.rest.params import parse, ref, request_params
+from auditwire.api.rest.params import DbId, numeric_id, parse, ref, request_params
 from auditwire.api.rest.shapes import base_url, json_response, member_json
 from auditwire.domain.namespaces import AccessLevel, Group, Project
 from auditwire.errors import InvalidInput, NotFound
@@ -27,7 +27,7 @@ SOURCE_PATH = "/{kind}/{source_id}/members"
 class AddMember(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    user_id: int | None = None
+    user_id: DbId | None = None
     username: str | None = None
     access_level: int | str
     expires_at: date | None = None
@@ -49,9 +49,10 @@ async def _source(svc: Services, actor: Actor, kind: Kind, source_id: str) -> Gr
 
 
 def _user_id(raw: str) -> int:
-    if not raw.isdigit():
+    user_id = numeric_id(raw)
+    if user_id is None:
         raise NotFound("404 Member Not Found")
-    return int(raw)
+    return user_id
 
 
 @router.get(SOURCE_PATH)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 from urllib.parse import parse_qsl, unquote
 
 import orjson
 from fastapi import Request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from auditwire.errors import InvalidInput
 
 M = TypeVar("M", bound=BaseModel)
+
+MAX_ID = 2**63 - 1  # ids are 64-bit integers on every backend
+NO_ID = 0  # ids start at 1: an id too large to store matches nothing, like this one
+DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 _FORM = "application/x-www-form-urlencoded"
 
@@ -25,7 +29,11 @@ def _add(params: dict[str, Any], key: str, value: str) -> None:
 
 
 async def request_params(request: Request) -> dict[str, Any]:
-    """Query parameters overlaid by the body (JSON object or form-encoded)."""
+    """Query parameters overlaid by the body (JSON object or form-encoded), NUL-free."""
+    return _check_nul(await _read_params(request))
+
+
+async def _read_params(request: Request) -> dict[str, Any]:
     params: dict[str, Any] = {}
     for key, value in request.query_params.multi_items():
         _add(params, key, value)
@@ -44,6 +52,15 @@ async def request_params(request: Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidInput("body must be a JSON object", "body")
     params.update(data)
+    return params
+
+
+def _check_nul(params: dict[str, Any]) -> dict[str, Any]:
+    """No stored text may hold NUL (PostgreSQL refuses it): a clear 400, never a storage error."""
+    for key, value in params.items():
+        values = value if isinstance(value, list) else [value]
+        if any(isinstance(v, str) and "\x00" in v for v in values) or "\x00" in key:
+            raise InvalidInput(f"{key} must not contain NUL characters", key)
     return params
 
 
@@ -77,4 +94,15 @@ def parse(model: type[M], params: dict[str, Any]) -> M:
 def ref(raw: str) -> str | int:
     """A `:id` path parameter: a numeric id, or a full path whose `/` came URL-encoded."""
     value = unquote(raw)
-    return int(value) if value.isdigit() else value
+    if not value.isdigit():
+        return value
+    number = int(value)
+    return number if number <= MAX_ID else NO_ID
+
+
+def numeric_id(raw: str) -> int | None:
+    """A path parameter that must be a numeric id (`:user_id`, `:audit_event_id`)."""
+    if not raw.isdigit():
+        return None
+    number = int(raw)
+    return number if number <= MAX_ID else None

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from auditwire.api.auth import current_actor
 from auditwire.api.rest.deps import services
 from auditwire.api.rest.pagination import PageParams, page_params, set_page_headers
-from auditwire.api.rest.params import parse, ref, request_params
+from auditwire.api.rest.params import DbId, parse, ref, request_params
 from auditwire.api.rest.shapes import base_url, json_response, project_json
 from auditwire.domain.namespaces import Project
 from auditwire.errors import InvalidInput
@@ -27,7 +27,7 @@ class CreateProject(BaseModel):
 
     name: str | None = None
     path: str | None = None
-    namespace_id: int | str | None = None
+    namespace_id: DbId | str | None = None
     description: str = ""
 
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from auditwire.api.auth import current_actor
 from auditwire.api.rest.deps import services
 from auditwire.api.rest.pagination import PageParams, page_params, set_page_headers
-from auditwire.api.rest.params import parse, ref, request_params
+from auditwire.api.rest.params import numeric_id, parse, request_params
 from auditwire.api.rest.shapes import base_url, json_response, user_json
 from auditwire.domain.events import format_timestamp
 from auditwire.domain.tokens import parse_scopes
@@ -86,8 +86,8 @@ async def get_user(
     actor: Actor = Depends(current_actor),
     svc: Services = Depends(services),
 ) -> Response:
-    key = ref(user_id)
-    if not isinstance(key, int):
+    key = numeric_id(user_id)
+    if key is None:
         raise NotFound("404 User Not Found")
     user = await svc.users.get(key)
     return json_response(user_json(user, base_url(request), full=actor.is_admin))
@@ -118,8 +118,8 @@ async def create_personal_access_token(
     svc: Services = Depends(services),
 ) -> Response:
     actor.require_admin()
-    key = ref(user_id)
-    if not isinstance(key, int):
+    key = numeric_id(user_id)
+    if key is None:
         raise NotFound("404 User Not Found")
     body = parse(CreateToken, await request_params(request))
     token = await svc.users.create_token(
