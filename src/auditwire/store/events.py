@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -82,11 +83,38 @@ async def insert_events(
     if conn.dialect.name == "postgresql":
         await _copy_postgresql(conn, values)
     else:
-        await conn.execute(audit_events.insert(), values)
+        await _insert_sqlite(conn, values)
     return [event_from_mapping(row) for row in values]
 
 
 _COLUMNS = [c.name for c in audit_events.c]
+_SQLITE_ROW = itemgetter(*_COLUMNS)
+_SQLITE_INSERT = (
+    f"INSERT INTO audit_events ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+)
+
+
+def _sqlite_time(moment: datetime) -> str:
+    """SQLAlchemy's SQLite DATETIME storage form, `2024-01-31 12:00:00.000000`, in UTC."""
+    return as_utc(moment).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+async def _insert_sqlite(conn: AsyncConnection, values: list[dict[str, Any]]) -> None:
+    """A plain executemany of ready-made tuples: SQLAlchemy's per-row parameter processing
+    costs more than SQLite's insert itself. Values are stored exactly as SQLAlchemy stores
+    them (UTC timestamps in its DATETIME form, JSON text, booleans as 0/1)."""
+    rows = [
+        _SQLITE_ROW(
+            {
+                **row,
+                "created_at": _sqlite_time(row["created_at"]),
+                "details": orjson.dumps(row["details"]).decode(),
+                "stream_only": int(row["stream_only"]),
+            }
+        )
+        for row in values
+    ]
+    await conn.exec_driver_sql(_SQLITE_INSERT, rows)
 
 
 async def _copy_postgresql(conn: AsyncConnection, values: list[dict[str, Any]]) -> None:
