@@ -110,6 +110,8 @@ class _Resolver:
             )
             if group is None:
                 return None
+            if group.is_top_level:
+                self._roots[group.full_path] = group.id
             return _Entity(group.id, group.full_path, await self._root_id(group.full_path))
         if kind is EntityType.PROJECT:
             project = await (
