@@ -233,7 +233,12 @@ def main() -> None:
     args = parser.parse_args()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     for backend in backends:
-        asyncio.run(bench(backend, args.requests, args.batches))
+        try:
+            asyncio.run(bench(backend, args.requests, args.batches))
+        except (OSError, asyncpg.PostgresError) as error:
+            if backend != "postgresql":
+                raise
+            print(f"postgresql skipped: {POSTGRES_ADMIN_URL} is not reachable ({error})")
 
 
 if __name__ == "__main__":

@@ -40,6 +40,8 @@ def test_python_gitlab_manages_groups_projects_members_and_reads_their_audit_eve
     member.access_level = AccessLevel.MAINTAINER
     member.save()
     assert group.members.get(alice.id).access_level == AccessLevel.MAINTAINER
+    inherited = {m.username: m.access_level for m in subgroup.members_all.list(get_all=True)}
+    assert inherited == {"root": AccessLevel.OWNER, "alice": AccessLevel.MAINTAINER}
     project.members.create({"user_id": alice.id, "access_level": AccessLevel.REPORTER})
     project.members.delete(alice.id)
 

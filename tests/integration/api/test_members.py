@@ -115,3 +115,28 @@ async def test_group_owner_is_owner_of_subgroups_by_inheritance(
     sub = await create_group(client, alice, "platform", parent_id=top["id"])
     created = await create_group(client, bob, "deep", parent_id=sub["id"])
     assert created["full_path"] == "acme/platform/deep"
+
+
+async def test_members_all_includes_inherited_members_once_at_their_highest_level(
+    client: httpx.AsyncClient, alice: Account, bob: Account
+) -> None:
+    top = await create_group(client, alice, "acme")
+    sub = await create_group(client, alice, "platform", parent_id=top["id"])
+    project = await create_project(client, alice, sub["id"], "api")
+    await add_member(client, alice, f"groups/{top['id']}", bob.user.id, 20)
+    await add_member(client, alice, f"projects/{project['id']}", bob.user.id, 40)
+    direct = await client.get(f"{API}/groups/{sub['id']}/members", headers=alice.headers)
+    inherited = await client.get(f"{API}/groups/{sub['id']}/members/all", headers=alice.headers)
+    in_project = await client.get(
+        f"{API}/projects/{project['id']}/members/all", headers=alice.headers
+    )
+    assert [m["username"] for m in direct.json()] == ["alice"]  # the subgroup's creator
+    assert [(m["username"], m["access_level"]) for m in inherited.json()] == [
+        ("alice", 50),
+        ("bob", 20),
+    ]
+    assert [(m["username"], m["access_level"]) for m in in_project.json()] == [
+        ("alice", 50),
+        ("bob", 40),
+    ]
+    assert in_project.headers["X-Total"] == "2"

@@ -74,6 +74,26 @@ async def list_members(
     return json_response([member_json(m, base) for m in members], 200, response)
 
 
+@router.get(SOURCE_PATH + "/all")
+async def list_all_members(
+    request: Request,
+    response: Response,
+    kind: Kind,
+    source_id: str,
+    paging: PageParams = Depends(page_params),
+    actor: Actor = Depends(current_actor),
+    svc: Services = Depends(services),
+) -> Response:
+    """Members including those inherited from ancestor groups, each once at its highest level."""
+    source = await _source(svc, actor, kind, source_id)
+    members, total = await svc.namespaces.list_all_members(
+        source, offset=paging.offset, limit=paging.per_page
+    )
+    set_page_headers(request, response, paging, total)
+    base = base_url(request)
+    return json_response([member_json(m, base) for m in members], 200, response)
+
+
 @router.get(SOURCE_PATH + "/{user_id}")
 async def get_member(
     request: Request,
