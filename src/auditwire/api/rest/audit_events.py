@@ -31,8 +31,11 @@ def parse_time(value: str | None, name: str) -> datetime | None:
     """An ISO 8601 date or time; a time without zone is UTC, as GitLab reads it."""
     if value is None or value == "":
         return None
+    text = value.strip()
+    if "T" in text:  # an unencoded `+01:00` arrives as a space
+        text = text.replace(" ", "+")
     try:
-        moment = datetime.fromisoformat(value.strip().replace(" ", "+"))
+        moment = datetime.fromisoformat(text)
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     except (ValueError, OverflowError):
         raise InvalidInput(f"{name} is invalid", name) from None
