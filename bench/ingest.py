@@ -238,7 +238,7 @@ def main() -> None:
         except (OSError, asyncpg.PostgresError) as error:
             if backend != "postgresql":
                 raise
-            print(f"postgresql skipped: {POSTGRES_ADMIN_URL} is not reachable ({error})")
+            print(f"postgresql skipped: {POSTGRES_ADMIN_URL} is not reachable ({error!r})")
 
 
 if __name__ == "__main__":
