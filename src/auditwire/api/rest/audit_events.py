@@ -152,9 +152,6 @@ async def ingest_events(request: Request) -> Response:
     return json_response(body[0] if single and len(body) == 1 else body, 201)
 
 
-router.add_route("/audit_events", ingest_events, methods=["POST"], include_in_schema=False)
-
-
 # Groups and projects --------------------------------------------------------------------------
 
 
