@@ -60,7 +60,7 @@ def _values(event: NewAuditEvent, now: datetime) -> dict[str, Any]:
         "target_details": target.details if target else None,
         "ip_address": event.ip_address,
         "details": event.full_details(),
-        "created_at": event.created_at or now,
+        "created_at": as_utc(event.created_at) if event.created_at else now,
         "stream_only": event.stream_only,
         "root_group_id": event.root_group_id,
     }
@@ -71,9 +71,9 @@ async def insert_events(
 ) -> list[AuditEvent]:
     """Insert events in one executemany; returned in the order given, each with its id.
 
-    Ids are taken before the insert so no ordered RETURNING is needed: SQLAlchemy has none
-    for SQLite executemany (it falls back to one INSERT per row) and its PostgreSQL form is
-    several times slower than a plain executemany.
+    Ids are taken before the insert, so the rows go in without an ordered RETURNING:
+    SQLAlchemy has none for SQLite executemany (it falls back to one INSERT per row), and on
+    PostgreSQL a COPY is several times faster than its batched INSERT … RETURNING.
     """
     if not events:
         return []
@@ -88,7 +88,7 @@ async def insert_events(
 
 
 _COLUMNS = [c.name for c in audit_events.c]
-_SQLITE_ROW = itemgetter(*_COLUMNS)
+_ROW = itemgetter(*_COLUMNS)  # a row's values as a tuple in column order
 _SQLITE_INSERT = (
     f"INSERT INTO audit_events ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 )
@@ -104,7 +104,7 @@ async def _insert_sqlite(conn: AsyncConnection, values: list[dict[str, Any]]) ->
     costs more than SQLite's insert itself. Values are stored exactly as SQLAlchemy stores
     them (UTC timestamps in its DATETIME form, JSON text, booleans as 0/1)."""
     rows = [
-        _SQLITE_ROW(
+        _ROW(
             {
                 **row,
                 "created_at": _sqlite_time(row["created_at"]),
@@ -123,10 +123,7 @@ async def _copy_postgresql(conn: AsyncConnection, values: list[dict[str, Any]]) 
     raw = await conn.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
-    records = [
-        tuple(orjson.dumps(row[c]).decode() if c == "details" else row[c] for c in _COLUMNS)
-        for row in values
-    ]
+    records = [_ROW({**row, "details": orjson.dumps(row["details"]).decode()}) for row in values]
     await driver.copy_records_to_table("audit_events", records=records, columns=_COLUMNS)
 
 
