@@ -100,13 +100,24 @@ async def test_bad_user_input_is_a_clear_4xx(
     assert unknown.status_code == 404
 
 
-async def test_users_list_filters_by_username_and_paginates(
+async def test_users_list_is_for_admins_and_filters_by_username_and_paginates(
     client: httpx.AsyncClient, root: Account, alice: Account, bob: Account
 ) -> None:
-    one = await client.get(f"{API}/users", params={"username": "bob"}, headers=alice.headers)
+    refused = await client.get(f"{API}/users", headers=alice.headers)
+    assert refused.status_code == 403
+    one = await client.get(f"{API}/users", params={"username": "bob"}, headers=root.headers)
     assert [u["username"] for u in one.json()] == ["bob"]
-    assert "email" not in one.json()[0]
     page = await client.get(f"{API}/users", params={"per_page": 2}, headers=root.headers)
     assert len(page.json()) == 2 and page.headers["X-Total"] == "3"
     assert page.headers["X-Next-Page"] == "2"
     assert "email" in page.json()[0]
+
+
+async def test_a_user_is_shown_to_others_without_private_fields(
+    client: httpx.AsyncClient, alice: Account, bob: Account
+) -> None:
+    response = await client.get(f"{API}/users/{bob.user.id}", headers=alice.headers)
+    assert response.status_code == 200
+    assert response.json()["username"] == "bob" and "email" not in response.json()
+    missing = await client.get(f"{API}/users/999999", headers=alice.headers)
+    assert missing.status_code == 404

@@ -70,13 +70,14 @@ async def list_users(
     actor: Actor = Depends(current_actor),
     svc: Services = Depends(services),
 ) -> Response:
-    """Any signed-in user may list users (as in GitLab); administrators see every field."""
+    """Administrators only: the list would otherwise let anyone enumerate every account."""
+    actor.require_admin()
     users, total = await svc.users.list(
         username=username, offset=paging.offset, limit=paging.per_page
     )
     set_page_headers(request, response, paging, total)
     base = base_url(request)
-    return json_response([user_json(u, base, full=actor.is_admin) for u in users], 200, response)
+    return json_response([user_json(u, base, full=True) for u in users], 200, response)
 
 
 @router.get("/users/{user_id}")
