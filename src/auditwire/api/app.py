@@ -12,6 +12,7 @@ from auditwire.api.errors import install_error_handlers
 from auditwire.api.graphql.router import graphql_router
 from auditwire.api.ops import HttpMetricsMiddleware, database_checks
 from auditwire.api.ops import router as ops_router
+from auditwire.api.rest import RestPaths
 from auditwire.api.rest import router as rest_router
 from auditwire.config import Settings
 from auditwire.services.container import Services
@@ -28,6 +29,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await app.state.services.ingest.close()
             if own_store:
                 await active_store.close()
 
@@ -47,4 +49,5 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.include_router(ops_router)
     app.include_router(rest_router, prefix="/api/v4")
     app.include_router(graphql_router())
+    app.add_middleware(RestPaths)
     return app

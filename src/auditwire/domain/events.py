@@ -136,4 +136,5 @@ def as_utc(moment: datetime) -> datetime:
 
 def format_timestamp(moment: datetime) -> str:
     """GitLab's timestamp form: `2022-07-26T05:43:53.662Z`."""
-    return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    # isoformat is several times faster than strftime, which matters when listing many events.
+    return as_utc(moment).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"

@@ -8,6 +8,7 @@ from auditwire.config import Settings
 from auditwire.crypto import SecretBox, load_or_create_key
 from auditwire.services.destinations import DestinationService
 from auditwire.services.events import EventService
+from auditwire.services.ingest import IngestService
 from auditwire.services.namespaces import NamespaceService
 from auditwire.services.url_safety import UrlSafety
 from auditwire.services.users import UserService
@@ -23,6 +24,7 @@ class Services:
     namespaces: NamespaceService
     events: EventService
     destinations: DestinationService
+    ingest: IngestService
 
     @classmethod
     def build(cls, settings: Settings, store: Store) -> Services:
@@ -40,4 +42,5 @@ class Services:
                 settings.default_plan,
                 UrlSafety(allow_local_requests=settings.allow_local_requests),
             ),
+            ingest=IngestService(store),
         )

@@ -15,6 +15,7 @@ from auditwire.domain.namespaces import (
     Group,
     Member,
     Project,
+    ancestor_paths,
     validate_name,
     validate_path,
 )
@@ -29,6 +30,7 @@ from auditwire.store.namespaces import GROUP_SOURCE, PROJECT_SOURCE
 GROUP_NOT_FOUND = "404 Group Not Found"
 PROJECT_NOT_FOUND = "404 Project Not Found"
 MEMBER_NOT_FOUND = "404 Member Not Found"
+ALL_MEMBERS_LIMIT = 100_000  # members gathered for `members/all` before merging levels
 
 
 def group_event(
@@ -123,6 +125,14 @@ class NamespaceService:
         if not permissions.can_read(actor.user, level):
             raise NotFound(PROJECT_NOT_FOUND)
         return project, level
+
+    async def namespaces_of(self, projects: list[Project]) -> dict[int, Group]:
+        """The groups the projects live in, by id (for showing a project's namespace)."""
+        ids = sorted({p.namespace_id for p in projects})
+        if not ids:
+            return {}
+        async with self.store.read() as conn:
+            return {g.id: g for g in await ns_store.get_groups(conn, ids)}
 
     async def root_plan(self, group: Group) -> Plan:
         async with self.store.read() as conn:
@@ -362,6 +372,33 @@ class NamespaceService:
             return await ns_store.list_members(
                 conn, source_type, [source.id], offset=offset, limit=limit
             )
+
+    async def list_all_members(
+        self, source: Group | Project, *, offset: int, limit: int
+    ) -> tuple[list[Member], int]:
+        """Direct and inherited members, as GitLab's `members/all`: a user who is a member on
+        several levels appears once, with the highest access level."""
+        group_path = (
+            source.full_path if isinstance(source, Group) else source.full_path.rsplit("/", 1)[0]
+        )
+        async with self.store.read() as conn:
+            groups = [await ns_store.get_group_by_path(conn, p) for p in ancestor_paths(group_path)]
+            group_ids = [g.id for g in groups if g is not None]
+            found, _ = await ns_store.list_members(
+                conn, GROUP_SOURCE, group_ids, offset=0, limit=ALL_MEMBERS_LIMIT
+            )
+            if isinstance(source, Project):
+                direct, _ = await ns_store.list_members(
+                    conn, PROJECT_SOURCE, [source.id], offset=0, limit=ALL_MEMBERS_LIMIT
+                )
+                found += direct
+        best: dict[int, Member] = {}
+        for member in found:
+            held = best.get(member.user.id)
+            if held is None or member.access_level > held.access_level:
+                best[member.user.id] = member
+        ordered = sorted(best.values(), key=lambda m: m.user.id)
+        return ordered[offset : offset + limit], len(ordered)
 
     async def get_member(self, source: Group | Project, user_id: int) -> Member:
         source_type = GROUP_SOURCE if isinstance(source, Group) else PROJECT_SOURCE

@@ -32,10 +32,14 @@ class Store:
         self.dialect = self.url.get_backend_name()
         if self.is_sqlite:
             database = self.url.database
+            pooling: dict[str, Any] = {}
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
+                # Enough pooled connections for concurrent requests: an overflow connection
+                # is closed on return and reopened (a thread and PRAGMAs) on its next use.
+                pooling = {"pool_size": pool_size, "max_overflow": pool_size}
             self.engine: AsyncEngine = create_async_engine(
-                self.url, json_serializer=_json_dumps, json_deserializer=orjson.loads
+                self.url, json_serializer=_json_dumps, json_deserializer=orjson.loads, **pooling
             )
             _configure_sqlite(self.engine)
         else:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -21,7 +23,10 @@ def _target_id(raw: str | None) -> int | str | None:
 
 
 def event_from_row(row: sa.Row[Any]) -> AuditEvent:
-    m = row._mapping
+    return event_from_mapping(row._mapping)
+
+
+def event_from_mapping(m: Mapping[Any, Any]) -> AuditEvent:
     return AuditEvent(
         id=m["id"],
         event_type=m["event_type"],
@@ -55,7 +60,7 @@ def _values(event: NewAuditEvent, now: datetime) -> dict[str, Any]:
         "target_details": target.details if target else None,
         "ip_address": event.ip_address,
         "details": event.full_details(),
-        "created_at": event.created_at or now,
+        "created_at": as_utc(event.created_at) if event.created_at else now,
         "stream_only": event.stream_only,
         "root_group_id": event.root_group_id,
     }
@@ -64,14 +69,74 @@ def _values(event: NewAuditEvent, now: datetime) -> dict[str, Any]:
 async def insert_events(
     conn: AsyncConnection, events: Sequence[NewAuditEvent], now: datetime
 ) -> list[AuditEvent]:
-    """Insert events in one statement; returned in the order given, each with its id."""
+    """Insert events in one executemany; returned in the order given, each with its id.
+
+    Ids are taken before the insert, so the rows go in without an ordered RETURNING:
+    SQLAlchemy has none for SQLite executemany (it falls back to one INSERT per row), and on
+    PostgreSQL a COPY is several times faster than its batched INSERT … RETURNING.
+    """
     if not events:
         return []
-    rows = await conn.execute(
-        audit_events.insert().returning(*audit_events.c, sort_by_parameter_order=True),
-        [_values(event, now) for event in events],
-    )
-    return [event_from_row(r) for r in rows]
+    values = [_values(event, now) for event in events]
+    for event_id, row in zip(await _new_ids(conn, len(values)), values, strict=True):
+        row["id"] = event_id
+    if conn.dialect.name == "postgresql":
+        await _copy_postgresql(conn, values)
+    else:
+        await _insert_sqlite(conn, values)
+    return [event_from_mapping(row) for row in values]
+
+
+_COLUMNS = [c.name for c in audit_events.c]
+_ROW = itemgetter(*_COLUMNS)  # a row's values as a tuple in column order
+_SQLITE_INSERT = (
+    f"INSERT INTO audit_events ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+)
+
+
+def _sqlite_time(moment: datetime) -> str:
+    """SQLAlchemy's SQLite DATETIME storage form, `2024-01-31 12:00:00.000000`, in UTC."""
+    return as_utc(moment).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+async def _insert_sqlite(conn: AsyncConnection, values: list[dict[str, Any]]) -> None:
+    """A plain executemany of ready-made tuples: SQLAlchemy's per-row parameter processing
+    costs more than SQLite's insert itself. Values are stored exactly as SQLAlchemy stores
+    them (UTC timestamps in its DATETIME form, JSON text, booleans as 0/1)."""
+    rows = [
+        _ROW(
+            {
+                **row,
+                "created_at": _sqlite_time(row["created_at"]),
+                "details": orjson.dumps(row["details"]).decode(),
+                "stream_only": int(row["stream_only"]),
+            }
+        )
+        for row in values
+    ]
+    await conn.exec_driver_sql(_SQLITE_INSERT, rows)
+
+
+async def _copy_postgresql(conn: AsyncConnection, values: list[dict[str, Any]]) -> None:
+    """COPY the rows in, on the transaction's own asyncpg connection: PostgreSQL takes a
+    thousand rows several times faster this way than as a thousand INSERTs."""
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    records = [_ROW({**row, "details": orjson.dumps(row["details"]).decode()}) for row in values]
+    await driver.copy_records_to_table("audit_events", records=records, columns=_COLUMNS)
+
+
+async def _new_ids(conn: AsyncConnection, count: int) -> list[int]:
+    if conn.dialect.name == "postgresql":
+        sequence = sa.func.pg_get_serial_sequence("audit_events", "id")
+        query = sa.select(sa.func.nextval(sequence)).select_from(sa.func.generate_series(1, count))
+        return sorted((await conn.execute(query)).scalars())
+    # SQLite: writes run under BEGIN IMMEDIATE, so this transaction holds the only write lock
+    # and the ids after the current maximum are its own (the ones SQLite would assign).
+    query = sa.select(sa.func.coalesce(sa.func.max(audit_events.c.id), 0))
+    first: int = (await conn.execute(query)).scalar_one() + 1
+    return list(range(first, first + count))
 
 
 async def get_event(conn: AsyncConnection, event_id: int) -> AuditEvent | None:

@@ -83,6 +83,11 @@ async def get_group(conn: AsyncConnection, group_id: int) -> Group | None:
     return group_from_row(row) if row else None
 
 
+async def get_groups(conn: AsyncConnection, group_ids: list[int]) -> list[Group]:
+    rows = await conn.execute(sa.select(namespaces).where(namespaces.c.id.in_(group_ids)))
+    return [group_from_row(r) for r in rows]
+
+
 async def get_group_by_path(conn: AsyncConnection, full_path: str) -> Group | None:
     query = sa.select(namespaces).where(sa.func.lower(namespaces.c.full_path) == full_path.lower())
     row = (await conn.execute(query)).first()

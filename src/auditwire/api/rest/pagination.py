@@ -9,6 +9,7 @@ from fastapi import Query, Request, Response
 
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
+MAX_PAGE = 10_000_000  # keeps the offset within a 64-bit integer
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,8 +22,8 @@ class PageParams:
         return (self.page - 1) * self.per_page
 
 
-def page_params(
-    page: int = Query(1, ge=1), per_page: int = Query(DEFAULT_PER_PAGE, ge=1)
+async def page_params(
+    page: int = Query(1, ge=1, le=MAX_PAGE), per_page: int = Query(DEFAULT_PER_PAGE, ge=1)
 ) -> PageParams:
     """GitLab caps `per_page` at 100 rather than refusing larger values."""
     return PageParams(page=page, per_page=min(per_page, MAX_PER_PAGE))

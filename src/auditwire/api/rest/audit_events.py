@@ -1,0 +1,225 @@
+"""Audit events: GitLab's instance, group and project lists, and ingestion from other apps."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from auditwire.api.auth import current_actor
+from auditwire.api.rest.deps import services
+from auditwire.api.rest.event_input import parse_events
+from auditwire.api.rest.pagination import PageParams, page_params, set_page_headers
+from auditwire.api.rest.params import MAX_ID, numeric_id, ref
+from auditwire.api.rest.shapes import json_response
+from auditwire.api.rest.token_cache import cached_actor
+from auditwire.domain import permissions
+from auditwire.domain.events import AuditEvent, EntityType
+from auditwire.errors import InvalidInput, NotFound
+from auditwire.services.container import Services
+from auditwire.services.context import Actor
+from auditwire.services.events import EventQuery
+
+router = APIRouter()
+
+EVENT_NOT_FOUND = "404 Audit Event Not Found"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def parse_time(value: str | None, name: str) -> datetime | None:
+    """An ISO 8601 date or time; a time without zone is UTC, as GitLab reads it."""
+    if value is None or value == "":
+        return None
+    text = value.strip()
+    if "T" in text:  # an unencoded `+01:00` arrives as a space
+        text = text.replace(" ", "+")
+    try:
+        moment = datetime.fromisoformat(text)
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise InvalidInput(f"{name} is invalid", name) from None
+
+
+def parse_entity_type(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    try:
+        return EntityType(value).value
+    except ValueError:
+        raise InvalidInput("entity_type does not have a valid value", "entity_type") from None
+
+
+def event_id_of(raw: str) -> int:
+    event_id = numeric_id(raw)
+    if event_id is None:
+        raise NotFound(EVENT_NOT_FOUND)
+    return event_id
+
+
+async def _listing(
+    request: Request,
+    response: Response,
+    svc: Services,
+    query: EventQuery,
+    paging: PageParams,
+) -> Response:
+    events, total = await svc.events.list(query, offset=paging.offset, limit=paging.per_page)
+    set_page_headers(request, response, paging, total)
+    return json_response([e.rest_item() for e in events], 200, response)
+
+
+def _scoped(
+    entity_type: EntityType,
+    entity_id: int,
+    sees_all: bool,
+    actor: Actor,
+    created_after: str | None,
+    created_before: str | None,
+) -> EventQuery:
+    """A group's or project's events; those of others only for roles that see all."""
+    return EventQuery(
+        entity_type=entity_type.value,
+        entity_id=entity_id,
+        author_id=None if sees_all else actor.user.id,
+        created_after=parse_time(created_after, "created_after"),
+        created_before=parse_time(created_before, "created_before"),
+    )
+
+
+def _visible(event: AuditEvent | None, query: EventQuery) -> AuditEvent:
+    if (
+        event is None
+        or event.entity_type != query.entity_type
+        or event.entity_id != query.entity_id
+        or (query.author_id is not None and event.author_id != query.author_id)
+    ):
+        raise NotFound(EVENT_NOT_FOUND)
+    return event
+
+
+# Instance -------------------------------------------------------------------------------------
+
+
+@router.get("/audit_events")
+async def list_instance_events(
+    request: Request,
+    response: Response,
+    entity_type: str | None = None,
+    entity_id: int | None = Query(None, ge=0, le=MAX_ID),
+    created_after: str | None = None,
+    created_before: str | None = None,
+    paging: PageParams = Depends(page_params),
+    actor: Actor = Depends(current_actor),
+    svc: Services = Depends(services),
+) -> Response:
+    actor.require_admin()
+    query = EventQuery(
+        entity_type=parse_entity_type(entity_type),
+        entity_id=entity_id,
+        created_after=parse_time(created_after, "created_after"),
+        created_before=parse_time(created_before, "created_before"),
+    )
+    return await _listing(request, response, svc, query, paging)
+
+
+@router.get("/audit_events/{event_id}")
+async def get_instance_event(
+    event_id: str, actor: Actor = Depends(current_actor), svc: Services = Depends(services)
+) -> Response:
+    actor.require_admin()
+    event = await svc.events.get(event_id_of(event_id))
+    if event is None:
+        raise NotFound(EVENT_NOT_FOUND)
+    return json_response(event.rest_item())
+
+
+async def ingest_events(request: Request) -> Response:
+    """Take one event or a list of up to 1,000; answer with them once they are committed.
+
+    A plain Starlette route, not a FastAPI one: this is the hot path of ingestion, and
+    FastAPI's dependency and body machinery costs more per request than the work itself.
+    """
+    actor = await cached_actor(request)
+    actor.require_admin()
+    actor.require_write()
+    items, single = parse_events(await request.body())
+    svc: Services = request.app.state.services
+    events = await svc.ingest.ingest(
+        actor, items, idempotency_key=request.headers.get(IDEMPOTENCY_HEADER), single=single
+    )
+    body: Any = [e.rest_item() for e in events]
+    return json_response(body[0] if single and len(body) == 1 else body, 201)
+
+
+# Groups and projects --------------------------------------------------------------------------
+
+
+async def _group_query(
+    svc: Services, actor: Actor, group_id: str, after: str | None, before: str | None
+) -> EventQuery:
+    group, level = await svc.namespaces.group(actor, ref(group_id))
+    sees_all = permissions.can_read_all_group_events(actor.user, level)
+    return _scoped(EntityType.GROUP, group.id, sees_all, actor, after, before)
+
+
+async def _project_query(
+    svc: Services, actor: Actor, project_id: str, after: str | None, before: str | None
+) -> EventQuery:
+    project, level = await svc.namespaces.project(actor, ref(project_id))
+    sees_all = permissions.can_read_all_project_events(actor.user, level)
+    return _scoped(EntityType.PROJECT, project.id, sees_all, actor, after, before)
+
+
+@router.get("/groups/{group_id}/audit_events")
+async def list_group_events(
+    request: Request,
+    response: Response,
+    group_id: str,
+    created_after: str | None = None,
+    created_before: str | None = None,
+    paging: PageParams = Depends(page_params),
+    actor: Actor = Depends(current_actor),
+    svc: Services = Depends(services),
+) -> Response:
+    query = await _group_query(svc, actor, group_id, created_after, created_before)
+    return await _listing(request, response, svc, query, paging)
+
+
+@router.get("/groups/{group_id}/audit_events/{event_id}")
+async def get_group_event(
+    group_id: str,
+    event_id: str,
+    actor: Actor = Depends(current_actor),
+    svc: Services = Depends(services),
+) -> Response:
+    query = await _group_query(svc, actor, group_id, None, None)
+    event = _visible(await svc.events.get(event_id_of(event_id)), query)
+    return json_response(event.rest_item())
+
+
+@router.get("/projects/{project_id}/audit_events")
+async def list_project_events(
+    request: Request,
+    response: Response,
+    project_id: str,
+    created_after: str | None = None,
+    created_before: str | None = None,
+    paging: PageParams = Depends(page_params),
+    actor: Actor = Depends(current_actor),
+    svc: Services = Depends(services),
+) -> Response:
+    query = await _project_query(svc, actor, project_id, created_after, created_before)
+    return await _listing(request, response, svc, query, paging)
+
+
+@router.get("/projects/{project_id}/audit_events/{event_id}")
+async def get_project_event(
+    project_id: str,
+    event_id: str,
+    actor: Actor = Depends(current_actor),
+    svc: Services = Depends(services),
+) -> Response:
+    query = await _project_query(svc, actor, project_id, None, None)
+    event = _visible(await svc.events.get(event_id_of(event_id)), query)
+    return json_response(event.rest_item())
