@@ -9,9 +9,14 @@ from auditwire.services.container import Services
 from auditwire.services.context import Actor
 
 
-def services(request: Request) -> Services:
+def services_of(request: Request) -> Services:
     svc: Services = request.app.state.services
     return svc
+
+
+async def services(request: Request) -> Services:
+    """The services, as a dependency: `async` so that FastAPI resolves it without a thread hop."""
+    return services_of(request)
 
 
 def token_from(request: Request) -> str | None:
@@ -30,7 +35,7 @@ async def optional_actor(request: Request) -> Actor | None:
     token = token_from(request)
     if token is None:
         return None
-    user, pat = await services(request).users.authenticate(token)
+    user, pat = await services_of(request).users.authenticate(token)
     client = request.client.host if request.client else None
     return Actor(user=user, token=pat, ip_address=client)
 

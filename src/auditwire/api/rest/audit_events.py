@@ -7,8 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from auditwire.api.auth import current_actor
-from auditwire.api.rest.deps import services
+from auditwire.api.auth import current_actor, services
 from auditwire.api.rest.event_input import parse_events
 from auditwire.api.rest.pagination import PageParams, page_params, set_page_headers
 from auditwire.api.rest.params import MAX_ID, numeric_id, ref

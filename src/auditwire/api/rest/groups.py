@@ -5,8 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict
 
-from auditwire.api.auth import current_actor
-from auditwire.api.rest.deps import services
+from auditwire.api.auth import current_actor, services
 from auditwire.api.rest.pagination import PageParams, page_params, set_page_headers
 from auditwire.api.rest.params import DbId, parse, ref, request_params
 from auditwire.api.rest.projects import projects_response

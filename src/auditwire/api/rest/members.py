@@ -8,8 +8,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict
 
-from auditwire.api.auth import current_actor
-from auditwire.api.rest.deps import services
+from auditwire.api.auth import current_actor, services
 from auditwire.api.rest.pagination import PageParams, page_params, set_page_headers
 from auditwire.api.rest.params import DbId, numeric_id, parse, ref, request_params
 from auditwire.api.rest.shapes import base_url, json_response, member_json

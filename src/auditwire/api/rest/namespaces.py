@@ -5,8 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict
 
-from auditwire.api.auth import current_actor
-from auditwire.api.rest.deps import services
+from auditwire.api.auth import current_actor, services
 from auditwire.api.rest.params import parse, ref, request_params
 from auditwire.api.rest.shapes import base_url, json_response, namespace_json
 from auditwire.errors import NotFound

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from auditwire.api.auth import services, token_from
+from auditwire.api.auth import services_of, token_from
 from auditwire.domain.events import utcnow
 from auditwire.domain.namespaces import User
 from auditwire.domain.tokens import PersonalAccessToken, token_digest
@@ -48,7 +48,7 @@ class TokenCache:
         now = self.clock()
         entry = self._entries.get(digest)
         if entry is None or entry.valid_until <= now or entry.token.expired(utcnow().date()):
-            user, token = await services(request).users.authenticate(value)
+            user, token = await services_of(request).users.authenticate(value)
             if len(self._entries) >= TOKEN_CACHE_SIZE:
                 self._entries.clear()
             entry = self._entries[digest] = _Entry(now + self.ttl, user, token)

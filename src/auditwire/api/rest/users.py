@@ -8,8 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from auditwire.api.auth import current_actor
-from auditwire.api.rest.deps import services
+from auditwire.api.auth import current_actor, services
 from auditwire.api.rest.pagination import PageParams, page_params, set_page_headers
 from auditwire.api.rest.params import numeric_id, parse, request_params
 from auditwire.api.rest.shapes import base_url, json_response, user_json
