@@ -25,7 +25,7 @@ from auditwire.domain.namespaces import Group, Project
 from auditwire.errors import Forbidden, InvalidInput
 from auditwire.services.context import Actor
 from auditwire.services.events import record
-from auditwire.services.namespaces import find_group, find_project, group_event
+from auditwire.services.namespaces import find_group, find_project, namespace_event
 from auditwire.services.url_safety import UrlSafety
 from auditwire.store import Store
 from auditwire.store import destinations as dest_store
@@ -522,7 +522,7 @@ class DestinationService:
     ) -> NewAuditEvent:
         """The group's event for a group destination; an instance event (GitLab's names) else."""
         if group is not None:
-            return group_event(actor, group, group, event_type, message, target, details)
+            return namespace_event(actor, group, group, event_type, message, target, details)
         instance_type = {
             "create_event_streaming_destination": "create_instance_event_streaming_destination",
             "update_event_streaming_destination": "update_instance_event_streaming_destination",

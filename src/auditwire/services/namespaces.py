@@ -33,45 +33,24 @@ MEMBER_NOT_FOUND = "404 Member Not Found"
 ALL_MEMBERS_LIMIT = 100_000  # members gathered for `members/all` before merging levels
 
 
-def group_event(
+def namespace_event(
     actor: Actor,
-    group: Group,
+    entity: Group | Project,
     root: Group,
     event_type: str,
     message: str,
     target: Target | None = None,
     details: dict[str, Any] | None = None,
 ) -> NewAuditEvent:
+    """An event about a group or project, routed to its top-level group's destinations."""
+    entity_type = EntityType.GROUP if isinstance(entity, Group) else EntityType.PROJECT
     return NewAuditEvent(
         event_type=event_type,
         author=actor.author,
-        entity_type=EntityType.GROUP,
-        entity_id=group.id,
-        entity_path=group.full_path,
-        target=target or Target(group.id, "Group", group.full_path),
-        ip_address=actor.ip_address,
-        custom_message=message,
-        details=details or {},
-        root_group_id=root.id,
-    )
-
-
-def project_event(
-    actor: Actor,
-    project: Project,
-    root: Group,
-    event_type: str,
-    message: str,
-    target: Target | None = None,
-    details: dict[str, Any] | None = None,
-) -> NewAuditEvent:
-    return NewAuditEvent(
-        event_type=event_type,
-        author=actor.author,
-        entity_type=EntityType.PROJECT,
-        entity_id=project.id,
-        entity_path=project.full_path,
-        target=target or Target(project.id, "Project", project.full_path),
+        entity_type=entity_type,
+        entity_id=entity.id,
+        entity_path=entity.full_path,
+        target=target or Target(entity.id, entity_type.value, entity.full_path),
         ip_address=actor.ip_address,
         custom_message=message,
         details=details or {},
@@ -224,7 +203,8 @@ class NamespaceService:
                 now=utcnow(),
             )
             root = await ns_store.root_of(conn, group)
-            await record(conn, [group_event(actor, group, root, "group_created", "Added group")])
+            created = namespace_event(actor, group, root, "group_created", "Added group")
+            await record(conn, [created])
         return group
 
     async def update_group(
@@ -245,7 +225,7 @@ class NamespaceService:
             await record(
                 conn,
                 [
-                    group_event(
+                    namespace_event(
                         actor,
                         updated,
                         root,
@@ -264,7 +244,7 @@ class NamespaceService:
             group = await self._group_for_admin(conn, actor, ref)
             root = await ns_store.root_of(conn, group)
             await record(
-                conn, [group_event(actor, group, root, "group_destroyed", "Group destroyed")]
+                conn, [namespace_event(actor, group, root, "group_destroyed", "Group destroyed")]
             )
             await ns_store.delete_group(conn, group)
 
@@ -287,7 +267,7 @@ class NamespaceService:
                 await record(
                     conn,
                     [
-                        group_event(
+                        namespace_event(
                             actor,
                             updated,
                             updated,
@@ -340,7 +320,7 @@ class NamespaceService:
             )
             root = await ns_store.root_of(conn, group)
             await record(
-                conn, [project_event(actor, project, root, "project_created", "Added project")]
+                conn, [namespace_event(actor, project, root, "project_created", "Added project")]
             )
         return project
 
@@ -358,7 +338,7 @@ class NamespaceService:
             root = await root_of_project(conn, project)
             await record(
                 conn,
-                [project_event(actor, project, root, "project_destroyed", "Project destroyed")],
+                [namespace_event(actor, project, root, "project_destroyed", "Project destroyed")],
             )
             await ns_store.delete_project(conn, project)
 
@@ -517,11 +497,9 @@ class NamespaceService:
                 "member_updated": f"Changed access level of {user.username}",
                 "member_destroyed": f"Removed {user.username} as member",
             }[event_type]
-            if isinstance(source, Group):
-                event = group_event(actor, source, root, event_type, message, target, details)
-            else:
-                event = project_event(actor, source, root, event_type, message, target, details)
-            await record(conn, [event])
+            await record(
+                conn, [namespace_event(actor, source, root, event_type, message, target, details)]
+            )
             member = await ns_store.get_member(conn, source_type, source.id, user_id)
         if member is None:  # removed: report what was there
             assert existing is not None
