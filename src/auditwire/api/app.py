@@ -17,6 +17,7 @@ from auditwire.api.rest import router as rest_router
 from auditwire.config import Settings
 from auditwire.services.container import Services
 from auditwire.store import Store
+from auditwire.web import install_pages
 
 
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
@@ -49,5 +50,6 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.include_router(ops_router)
     app.include_router(rest_router, prefix="/api/v4")
     app.include_router(graphql_router())
+    install_pages(app)
     app.add_middleware(RestPaths)
     return app
