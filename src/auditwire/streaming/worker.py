@@ -1,0 +1,272 @@
+"""The delivery worker: claim due deliveries in batches, POST them concurrently within each
+destination's budget, settle the outcomes in batches. Any number of workers may run against
+PostgreSQL; SQLite supports one worker process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter, defaultdict
+from contextlib import suppress
+from datetime import timedelta
+
+from auditwire.config import Settings
+from auditwire.crypto import SecretBox
+from auditwire.domain.events import utcnow
+from auditwire.domain.retry import CircuitPolicy, Gate, RetryPolicy
+from auditwire.errors import StorageError
+from auditwire.store import Store
+from auditwire.store import deliveries as deliveries_store
+from auditwire.store.deliveries import Claimed, Result, Settle
+from auditwire.streaming.destinations import DestinationCache, DestinationConfig
+from auditwire.streaming.sender import Attempt, Sender
+from auditwire.streaming.settle import judge, write_outcomes
+from auditwire.streaming.wakeup import listen
+
+REFRESH_INTERVAL = 0.5  # seconds between re-reads of the destinations' rows
+STORAGE_RETRY = 1.0  # seconds before retrying after a database error
+REFILL_FRACTION = 4  # claim again once a quarter of a destination's budget is free
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryWorker:
+    """Delivers pending deliveries until stopped. `start()` then `stop()`; both idempotent."""
+
+    def __init__(
+        self, settings: Settings, store: Store, box: SecretBox, *, sender: Sender | None = None
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._cache = DestinationCache(box, allow_local=settings.allow_local_requests)
+        self._sender = sender or Sender(
+            timeout=settings.delivery_timeout,
+            connections=settings.delivery_concurrency,
+            allow_local_requests=settings.allow_local_requests,
+        )
+        self._retry = RetryPolicy(
+            settings.delivery_retry_base, settings.delivery_retry_max, settings.delivery_max_age
+        )
+        self._circuit = CircuitPolicy(
+            settings.delivery_circuit_failures,
+            settings.delivery_circuit_probe_base,
+            settings.delivery_circuit_probe_max,
+        )
+        self._per_destination = settings.delivery_concurrency_per_destination
+        self._refill = max(1, self._per_destination // REFILL_FRACTION)
+        self._wake = asyncio.Event()
+        self._results_ready = asyncio.Event()
+        self._results: list[Result] = []
+        self._in_flight: defaultdict[int, int] = defaultdict(int)
+        self._total_in_flight = 0
+        self._sending: set[asyncio.Task[None]] = set()
+        self._claimer: asyncio.Task[None] | None = None
+        self._settler: asyncio.Task[None] | None = None
+        self._listener: asyncio.Task[None] | None = None
+        self._remove_hook: object = None
+        self._stopping = False
+        self._closing = False
+        self._refresh_due = 0.0
+        self._rotation = 0
+        self.stats: Counter[str] = Counter()
+
+    # Life cycle -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._claimer is not None:
+            return
+        loop = asyncio.get_running_loop()
+        await self._sender.start()
+        # Commits may happen on another thread's loop (a server in a thread): hop safely.
+        self._remove_hook = deliveries_store.on_outbox_commit(
+            self._store, lambda: loop.call_soon_threadsafe(self._wake.set)
+        )
+        self._claimer = asyncio.create_task(self._claim_loop(), name="delivery-claim")
+        self._settler = asyncio.create_task(self._settle_loop(), name="delivery-settle")
+        if not self._store.is_sqlite:
+            self._listener = asyncio.create_task(
+                listen(self._store.url, lambda: self._wake.set()), name="delivery-listen"
+            )
+
+    def wake(self) -> None:
+        """Look for due deliveries now rather than at the next poll."""
+        self._wake.set()
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop claiming, give requests in flight `grace` seconds (default from the settings)
+        to finish, release the leases of the rest, and settle every outcome."""
+        if self._claimer is None or self._stopping:
+            return
+        self._stopping = True
+        self._wake.set()
+        await self._claimer
+        if self._sending:
+            bound = self._settings.delivery_shutdown_grace if grace is None else grace
+            _done, late = await asyncio.wait(set(self._sending), timeout=bound)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        self._closing = True
+        self._results_ready.set()
+        if self._settler is not None:
+            await self._settler
+        if self._listener is not None:
+            self._listener.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._listener
+        await self._sender.close()
+        if callable(self._remove_hook):
+            self._remove_hook()
+
+    @property
+    def in_flight(self) -> int:
+        return self._total_in_flight
+
+    # Claiming ---------------------------------------------------------------------------------
+
+    async def _claim_loop(self) -> None:
+        poll = self._settings.delivery_poll_interval
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                more = await self._claim_once()
+            except StorageError as error:
+                log.warning("claiming deliveries failed: %s", error)
+                more = False
+                await asyncio.sleep(STORAGE_RETRY)
+            if more and not self._stopping:
+                await asyncio.sleep(0)
+                continue
+            with suppress(TimeoutError):
+                async with asyncio.timeout(poll):
+                    await self._wake.wait()
+
+    async def _refresh(self) -> None:
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._refresh_due:
+            return
+        async with self._store.read() as conn:
+            rows = await deliveries_store.load_destinations(conn)
+        self._cache.update(rows)
+        self._refresh_due = loop.time() + REFRESH_INTERVAL
+
+    async def _claim_once(self) -> bool:
+        """Claim what the budgets allow; True when a destination may have more due at once."""
+        await self._refresh()
+        now = utcnow()
+        free_total = self._settings.delivery_concurrency - self._total_in_flight
+        wanted: dict[int, int] = {}
+        probe_candidates: list[int] = []
+        configs = list(self._cache.by_id.values())
+        if configs:  # rotate so that under the global cap no destination always comes last
+            self._rotation = (self._rotation + 1) % len(configs)
+            configs = configs[self._rotation :] + configs[: self._rotation]
+        for config in configs:
+            if free_total <= 0:
+                break
+            in_flight = self._in_flight[config.id]
+            gate = config.circuit.gate(now)
+            if gate is Gate.SEND:
+                n = min(
+                    self._per_destination - in_flight,
+                    self._settings.delivery_batch_size,
+                    free_total,
+                )
+                if n > 0:
+                    wanted[config.id] = n
+                    free_total -= n
+            elif gate is Gate.PROBE and in_flight == 0:
+                probe_candidates.append(config.id)
+                free_total -= 1
+        if not wanted and not probe_candidates:
+            return False
+        lease_until = now + timedelta(seconds=self._settings.delivery_lease)
+        async with self._store.write() as conn:
+            probes: set[int] = set()
+            for destination_id in probe_candidates:
+                if await deliveries_store.take_probe(conn, destination_id, now, lease_until):
+                    probes.add(destination_id)
+                    wanted[destination_id] = 1
+            claimed = await deliveries_store.claim(
+                conn, wanted, now, lease_until, probes=frozenset(probes)
+            )
+            got = Counter(c.destination_id for c in claimed)
+            for destination_id in probes - set(got):
+                await deliveries_store.close_circuit(conn, destination_id)
+        if probes:
+            self._refresh_due = 0.0
+        self.stats["claimed"] += len(claimed)
+        bodies: dict[int, bytes] = {}
+        for item in claimed:
+            body = bodies.get(item.event.id)
+            if body is None:
+                body = bodies[item.event.id] = item.event.stream_body()
+            self._dispatch(item, self._cache.by_id.get(item.destination_id), body)
+        return any(
+            got[d] == n and self._per_destination - self._in_flight[d] > 0
+            for d, n in wanted.items()
+        )
+
+    def _dispatch(self, item: Claimed, config: DestinationConfig | None, body: bytes) -> None:
+        self._in_flight[item.destination_id] += 1
+        self._total_in_flight += 1
+        task = asyncio.create_task(
+            self._deliver(item, config, body), name=f"delivery-{item.delivery_id}"
+        )
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    # Sending ----------------------------------------------------------------------------------
+
+    async def _deliver(self, item: Claimed, config: DestinationConfig | None, body: bytes) -> None:
+        result = Result(item.delivery_id, item.destination_id, Settle.RELEASE)
+        try:
+            if config is None:  # created after our last refresh: send it on the next claim
+                return
+            attempt = await self._sender.send(config, item.event.id, item.event.event_type, body)
+            result = judge(item, attempt, utcnow(), self._retry)
+        except Exception as error:  # a bug must not lose the delivery: retry it later
+            log.exception("delivering %s failed unexpectedly", item.delivery_id)
+            result = judge(item, Attempt(None, error=type(error).__name__), utcnow(), self._retry)
+        finally:
+            self._in_flight[item.destination_id] -= 1
+            self._total_in_flight -= 1
+            self._results.append(result)
+            self._results_ready.set()
+            if self._per_destination - self._in_flight[item.destination_id] >= self._refill:
+                self._wake.set()
+
+    # Settling ---------------------------------------------------------------------------------
+
+    async def _settle_loop(self) -> None:
+        while True:
+            await self._results_ready.wait()
+            self._results_ready.clear()
+            batch, self._results = self._results, []
+            if batch:
+                # Shielded: a cancellation must not leave a written outcome half-recorded.
+                await asyncio.shield(self._settle(batch))
+            if self._closing and not self._results:
+                return
+
+    async def _settle(self, batch: list[Result]) -> None:
+        while True:
+            now = utcnow()
+            try:
+                async with self._store.write() as conn:
+                    settled = await write_outcomes(conn, batch, now, self._circuit)
+                break
+            except StorageError as error:
+                if self._closing:  # the leases expire and the deliveries are sent again
+                    log.warning("could not record %d outcomes at shutdown: %s", len(batch), error)
+                    return
+                log.warning("recording outcomes failed, retrying: %s", error)
+                await asyncio.sleep(STORAGE_RETRY)
+        for result in batch:
+            self.stats[result.settle.value] += 1
+        for destination_id, circuit in settled.circuits.items():
+            self._cache.set_circuit(destination_id, circuit)
+        for gone in settled.deactivated:
+            self._cache.drop(gone.id)
+            log.warning("destination %s answered 410 Gone and was deactivated", gone.id)
+        self._wake.set()
