@@ -3,9 +3,13 @@ through the services layer, for the delivery tests."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -14,6 +18,7 @@ from auditwire.domain.signing import new_signing_secret
 from auditwire.services import events as event_service
 from auditwire.services.container import Services
 from auditwire.store.schema import (
+    deliveries,
     namespaces,
     projects,
     streaming_destinations,
@@ -23,6 +28,7 @@ from auditwire.store.schema import (
 )
 
 AUTHOR = Author(id=1, name="Administrator")
+CHECK_INTERVAL = 0.02  # seconds between two looks at the database in `eventually`
 
 
 @dataclass(frozen=True)
@@ -209,3 +215,26 @@ async def record(services: Services, events: list[NewAuditEvent]) -> list[int]:
     async with services.store.write() as conn:
         recorded = await event_service.record(conn, events)
     return [e.id for e in recorded]
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 15.0) -> None:
+    """Until `check()` holds, re-checking every few milliseconds, for at most `within` s.
+    For states only the database shows (another process's writes): there is no event to await."""
+    async with asyncio.timeout(within):
+        for _ in itertools.count():
+            if await check():
+                return
+            await asyncio.sleep(CHECK_INTERVAL)
+
+
+async def delivery_rows(services: Services) -> list[sa.Row[Any]]:
+    async with services.store.read() as conn:
+        return list(await conn.execute(sa.select(deliveries).order_by(deliveries.c.id)))
+
+
+async def destination_row(services: Services, destination_id: int) -> sa.Row[Any]:
+    async with services.store.read() as conn:
+        query = sa.select(streaming_destinations).where(
+            streaming_destinations.c.id == destination_id
+        )
+        return (await conn.execute(query)).one()
