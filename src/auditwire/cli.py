@@ -129,6 +129,8 @@ async def deliver(settings: Settings) -> None:
         print("auditwire worker started", flush=True)
         await stop.wait()
         await worker.stop()
+        counts = " ".join(f"{key}={value}" for key, value in sorted(worker.stats.items()))
+        print(f"auditwire worker stopped: {counts}", flush=True)
     finally:
         await store.close()
 
