@@ -75,10 +75,22 @@ class Sizes:
     backlog: int
 
 
-FULL = Sizes(ceiling=20_000, e2e=20_000, latency_seconds=10.0, fanout_events=5_000,
-             isolation=10_000, backlog=100_000)
-QUICK = Sizes(ceiling=3_000, e2e=3_000, latency_seconds=3.0, fanout_events=1_000,
-              isolation=2_000, backlog=10_000)
+FULL = Sizes(
+    ceiling=20_000,
+    e2e=20_000,
+    latency_seconds=10.0,
+    fanout_events=5_000,
+    isolation=10_000,
+    backlog=100_000,
+)
+QUICK = Sizes(
+    ceiling=3_000,
+    e2e=3_000,
+    latency_seconds=3.0,
+    fanout_events=1_000,
+    isolation=2_000,
+    backlog=10_000,
+)
 
 
 def event(n: int) -> NewAuditEvent:
@@ -263,6 +275,8 @@ async def end_to_end(control: Control, kind: str, workdir: Path, count: int) -> 
         finished = await control.wait("ids", count)
         await feeding
         await worker.stop()
+        if os.environ.get("BENCH_VERBOSE"):
+            print(f"  {kind} worker: {dict(worker.stats)}")
         await store.close()
     return count / (finished - started)
 
@@ -334,7 +348,9 @@ async def isolation(control: Control, kind: str, workdir: Path, events: int) -> 
     return rates[0], rates[1]
 
 
-async def backlog_memory(control: Control, kind: str, workdir: Path, count: int) -> tuple[float, float]:
+async def backlog_memory(
+    control: Control, kind: str, workdir: Path, count: int
+) -> tuple[float, float]:
     """Peak RSS (MB) of an `auditwire worker` process draining `count` deliveries; its rate."""
     async with database(kind, workdir) as url:
         settings = bench_settings(url, workdir)

@@ -59,19 +59,25 @@ _PG_CLAIM = sa.text(
             LIMIT wanted.n
             FOR UPDATE SKIP LOCKED
         ) p
+    ), claimed AS (
+        UPDATE deliveries
+        SET next_attempt_at = :lease, lease_expires_at = :lease,
+            attempts = deliveries.attempts + 1
+        FROM picked WHERE deliveries.id = picked.id
+        RETURNING deliveries.id, deliveries.event_id, deliveries.destination_id,
+                  deliveries.attempts, deliveries.created_at
     )
-    UPDATE deliveries
-    SET next_attempt_at = :lease, lease_expires_at = :lease, attempts = deliveries.attempts + 1
-    FROM picked WHERE deliveries.id = picked.id
-    RETURNING deliveries.id, deliveries.event_id, deliveries.destination_id,
-              deliveries.attempts, deliveries.created_at
+    SELECT claimed.id AS delivery_id, claimed.destination_id AS delivery_destination_id,
+           claimed.attempts AS delivery_attempts, claimed.created_at AS delivery_created_at,
+           e.*
+    FROM claimed JOIN audit_events e ON e.id = claimed.event_id
     """
 ).columns(
-    sa.column("id", sa.BigInteger),
-    sa.column("event_id", sa.BigInteger),
-    sa.column("destination_id", sa.BigInteger),
-    sa.column("attempts", sa.Integer),
-    sa.column("created_at", sa.DateTime(timezone=True)),
+    sa.column("delivery_id", sa.BigInteger),
+    sa.column("delivery_destination_id", sa.BigInteger),
+    sa.column("delivery_attempts", sa.Integer),
+    sa.column("delivery_created_at", sa.DateTime(timezone=True)),
+    *(sa.column(c.name, c.type) for c in audit_events.c),
 )
 
 
@@ -250,6 +256,7 @@ async def claim(
     if not wanted:
         return []
     if conn.dialect.name == "postgresql":
+        # One round trip: claim and read the events in the same statement.
         result = await conn.execute(
             _PG_CLAIM,
             {
@@ -259,37 +266,53 @@ async def claim(
                 "lease": lease_until,
             },
         )
-        rows = list(result)
-    else:
-        rows = []
-        d = deliveries
-        for destination_id, n in wanted.items():
-            due = (
-                sa.select(d.c.id)
-                .where(
-                    d.c.destination_id == destination_id,
-                    d.c.state == PENDING,
-                    d.c.next_attempt_at <= now,
-                    sa.exists().where(_dest.c.id == destination_id, _dest.c.active.is_(True)),
+        events: dict[int, AuditEvent] = {}
+        claimed = []
+        for row in result:
+            m = row._mapping
+            event = events.get(m["id"])
+            if event is None:
+                event = events[m["id"]] = event_from_row(row)
+            claimed.append(
+                Claimed(
+                    delivery_id=m["delivery_id"],
+                    destination_id=m["delivery_destination_id"],
+                    attempts=m["delivery_attempts"],
+                    created_at=as_utc(m["delivery_created_at"]),
+                    event=event,
+                    probe=m["delivery_destination_id"] in probes,
                 )
-                .order_by(d.c.next_attempt_at)
-                .limit(n)
             )
-            statement = (
-                d.update()
-                .where(d.c.id.in_(due.scalar_subquery()))
-                .values(
-                    next_attempt_at=lease_until,
-                    lease_expires_at=lease_until,
-                    attempts=d.c.attempts + 1,
-                )
-                .returning(d.c.id, d.c.event_id, d.c.destination_id, d.c.attempts, d.c.created_at)
+        return claimed
+    rows: list[sa.Row[Any]] = []
+    d = deliveries
+    for destination_id, n in wanted.items():
+        due = (
+            sa.select(d.c.id)
+            .where(
+                d.c.destination_id == destination_id,
+                d.c.state == PENDING,
+                d.c.next_attempt_at <= now,
+                sa.exists().where(_dest.c.id == destination_id, _dest.c.active.is_(True)),
             )
-            rows.extend(await conn.execute(statement))
+            .order_by(d.c.next_attempt_at)
+            .limit(n)
+        )
+        statement = (
+            d.update()
+            .where(d.c.id.in_(due.scalar_subquery()))
+            .values(
+                next_attempt_at=lease_until,
+                lease_expires_at=lease_until,
+                attempts=d.c.attempts + 1,
+            )
+            .returning(d.c.id, d.c.event_id, d.c.destination_id, d.c.attempts, d.c.created_at)
+        )
+        rows.extend(await conn.execute(statement))
     if not rows:
         return []
     event_ids = list({r.event_id for r in rows})
-    events = {
+    by_id = {
         e.id: e
         for e in map(
             event_from_row,
@@ -302,7 +325,7 @@ async def claim(
             destination_id=r.destination_id,
             attempts=r.attempts,
             created_at=as_utc(r.created_at),
-            event=events[r.event_id],
+            event=by_id[r.event_id],
             probe=r.destination_id in probes,
         )
         for r in rows
@@ -432,6 +455,19 @@ async def _update_health(
     if not attempted:
         return {}
     ids = sorted({r.destination_id for r in attempted})
+    if all(r.settle is Settle.DELIVERED for r in attempted):
+        # The common case, in one statement: successes to destinations already healthy.
+        healthy = await conn.execute(
+            _dest.update()
+            .where(
+                _dest.c.id.in_(ids),
+                _dest.c.circuit_state == CircuitState.CLOSED.value,
+                _dest.c.consecutive_failures == 0,
+            )
+            .values(last_success_at=now)
+        )
+        if healthy.rowcount == len(ids):
+            return {}
     query = sa.select(
         _dest.c.id, _dest.c.circuit_state, _dest.c.consecutive_failures, _dest.c.circuit_open_until
     ).where(_dest.c.id.in_(ids))
