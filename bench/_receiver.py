@@ -34,6 +34,7 @@ async def main(pipe: Connection) -> None:
     async def hook(request: web.Request) -> web.Response:
         raw = await request.read()
         counts.requests += 1
+        counts.changed.set()
         if counts.measure:
             arrived = time.time()
             body = orjson.loads(raw)
@@ -45,6 +46,15 @@ async def main(pipe: Connection) -> None:
     async def stats(_request: web.Request) -> web.Response:
         payload = {"requests": counts.requests, "ids": len(counts.ids)}
         return web.Response(body=orjson.dumps(payload), content_type="application/json")
+
+    async def wait(request: web.Request) -> web.Response:
+        """Answer once `key` (requests or ids) reaches `count`, with the wall-clock time."""
+        key, count = request.query["key"], int(request.query["count"])
+        async with asyncio.timeout(float(request.query.get("within", "300"))):
+            while (counts.requests if key == "requests" else len(counts.ids)) < count:
+                counts.changed.clear()
+                await counts.changed.wait()
+        return web.Response(text=repr(time.time()))
 
     async def latencies(_request: web.Request) -> web.Response:
         return web.Response(body=orjson.dumps(counts.latencies), content_type="application/json")
@@ -60,6 +70,7 @@ async def main(pipe: Connection) -> None:
     app.router.add_post("/hook/{n}", hook)
     app.router.add_get("/stats", stats)
     app.router.add_get("/latencies", latencies)
+    app.router.add_get("/wait", wait)
     app.router.add_post("/reset", reset)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

@@ -23,7 +23,6 @@ import asyncio
 import multiprocessing
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,17 +41,16 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-import _receiver  # noqa: E402
-
-from auditwire.config import Settings, async_database_url  # noqa: E402
-from auditwire.crypto import SecretBox, load_or_create_key  # noqa: E402
-from auditwire.domain.events import Author, EntityType, NewAuditEvent, Target  # noqa: E402
-from auditwire.domain.signing import new_signing_secret  # noqa: E402
-from auditwire.services import events as event_service  # noqa: E402
-from auditwire.store import Store  # noqa: E402
-from auditwire.store.migrate import migrate  # noqa: E402
-from auditwire.store.schema import deliveries, streaming_destinations  # noqa: E402
-from auditwire.streaming import DeliveryWorker  # noqa: E402
+import _receiver
+from auditwire.config import Settings, async_database_url
+from auditwire.crypto import SecretBox, load_or_create_key
+from auditwire.domain.events import Author, EntityType, NewAuditEvent, Target
+from auditwire.domain.signing import new_signing_secret
+from auditwire.services import events as event_service
+from auditwire.store import Store
+from auditwire.store.migrate import migrate
+from auditwire.store.schema import streaming_destinations
+from auditwire.streaming import DeliveryWorker
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "AUDITWIRE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -61,7 +59,7 @@ CONCURRENCY = 16  # the per-destination budget, and the ceiling loop's concurren
 INGEST_BATCH = 100  # events per recording transaction in throughput runs
 LATENCY_RATE = 500  # events per second offered
 RUN_LIMIT = 120.0  # seconds any single measurement may take
-POLL = 0.01  # seconds between looks at the receiver's counters
+RSS_SAMPLE = 0.05  # seconds between two samples of the worker's memory
 AUTHOR = Author(id=1, name="Administrator")
 
 
@@ -155,12 +153,13 @@ class Control:
         async with self.session.get(f"{self.receiver.base}/latencies") as response:
             return list(orjson.loads(await response.read()))
 
-    async def wait(self, key: str, count: int) -> float:
-        """Until the receiver has counted `count`; the monotonic time it was seen."""
-        async with asyncio.timeout(RUN_LIMIT):
-            while (await self.stats())[key] < count:
-                await asyncio.sleep(POLL)
-        return time.perf_counter()
+    async def wait(self, key: str, count: int, bound: float = RUN_LIMIT) -> float:
+        """Until the receiver has counted `count` (at most `bound` s); the wall-clock time."""
+        url = f"{self.receiver.base}/wait?key={key}&count={count}&within={bound}"
+        timeout = aiohttp.ClientTimeout(total=bound + 5)
+        async with self.session.get(url, timeout=timeout) as response:
+            response.raise_for_status()
+            return float(await response.text())
 
 
 # Databases ---------------------------------------------------------------------------------
@@ -250,9 +249,9 @@ async def ceiling(control: Control, count: int) -> float:
                 async with session.post(url, data=body, headers=headers) as response:
                     await response.read()
 
-        started = time.perf_counter()
+        started = time.time()
         await asyncio.gather(*(loop() for _ in range(CONCURRENCY)))
-        elapsed = time.perf_counter() - started
+        elapsed = time.time() - started
     return count / elapsed
 
 
@@ -270,7 +269,7 @@ async def end_to_end(control: Control, kind: str, workdir: Path, count: int) -> 
         worker = DeliveryWorker(settings, store, box)
         await worker.start()
         await control.reset()
-        started = time.perf_counter()
+        started = time.time()
         feeding = asyncio.create_task(ingest(store, count), name="bench-ingest")
         finished = await control.wait("ids", count)
         await feeding
@@ -292,9 +291,9 @@ async def latency(control: Control, kind: str, workdir: Path, seconds: float) ->
         await worker.start()
         await control.reset()
         total = int(LATENCY_RATE * seconds)
-        started = time.perf_counter()
+        started = time.time()
         for n in range(total):
-            delay = started + n / LATENCY_RATE - time.perf_counter()
+            delay = started + n / LATENCY_RATE - time.time()
             if delay > 0:
                 await asyncio.sleep(delay)
             async with store.write() as conn:
@@ -317,7 +316,7 @@ async def fan_out(control: Control, kind: str, workdir: Path, events: int) -> fl
         await ingest(store, events, 1000)
         await control.reset()
         worker = DeliveryWorker(settings, store, box)
-        started = time.perf_counter()
+        started = time.time()
         await worker.start()
         finished = await control.wait("requests", events * 5)
         await worker.stop()
@@ -339,7 +338,7 @@ async def isolation(control: Control, kind: str, workdir: Path, events: int) -> 
             await ingest(store, events, 1000)
             await control.reset()
             worker = DeliveryWorker(settings, store, box)
-            started = time.perf_counter()
+            started = time.time()
             await worker.start()
             finished = await control.wait("ids", events)
             await worker.stop(grace=0.0)
@@ -367,25 +366,32 @@ async def backlog_memory(
             AUDITWIRE_SECRET_KEY="bench-key",
             AUDITWIRE_ALLOW_LOCAL_REQUESTS="true",
         )
-        process = subprocess.Popen(
-            [sys.executable, "-m", "auditwire", "worker"],
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "auditwire",
+            "worker",
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
         )
         watched = psutil.Process(process.pid)
         peak = 0
-        started = time.perf_counter()
+
+        async def sample() -> None:
+            nonlocal peak
+            for _ in range(int(RUN_LIMIT * 3 / RSS_SAMPLE)):
+                peak = max(peak, watched.memory_info().rss)
+                await asyncio.sleep(RSS_SAMPLE)
+
+        sampler = asyncio.create_task(sample(), name="bench-rss")
+        started = time.time()
         try:
-            async with asyncio.timeout(RUN_LIMIT * 3):
-                while (await control.stats())["ids"] < count:
-                    peak = max(peak, watched.memory_info().rss)
-                    await asyncio.sleep(0.05)
-            finished = time.perf_counter()
-            peak = max(peak, watched.memory_info().rss)
+            finished = await control.wait("ids", count, RUN_LIMIT * 3)
         finally:
+            sampler.cancel()
             process.terminate()
-            process.wait(30)
+            await process.wait()
     return peak / 1e6, count / (finished - started)
 
 

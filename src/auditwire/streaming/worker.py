@@ -30,7 +30,7 @@ STORAGE_RETRY = 1.0  # seconds before retrying after a database error
 REFILL_FRACTION = 4  # claim again once a quarter of a destination's budget is free
 # A healthy destination keeps this many budgets' worth of claimed deliveries at hand, so the
 # next POST starts as soon as one finishes instead of after a round trip to the database.
-PREFETCH = 4
+PREFETCH = 8
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,7 @@ class DeliveryWorker:
         self._in_flight: defaultdict[int, int] = defaultdict(int)
         self._queued: defaultdict[int, deque[tuple[Claimed, bytes]]] = defaultdict(deque)
         self._held = 0  # claimed deliveries in flight or queued here
+        self._proven: set[int] = set()  # destinations that answered 2xx to this worker
         self._total_in_flight = 0
         self._sending: set[asyncio.Task[None]] = set()
         self._claimer: asyncio.Task[None] | None = None
@@ -107,12 +108,8 @@ class DeliveryWorker:
         self._stopping = True
         self._wake.set()
         await self._claimer
-        for queue in self._queued.values():  # claimed but not started: let others have them
-            while queue:
-                item, _body = queue.popleft()
-                self._held -= 1
-                self._results.append(Result(item.delivery_id, item.destination_id, Settle.RELEASE))
-        self._results_ready.set()
+        for destination_id in list(self._queued):  # claimed, not started: others may take them
+            self._release_queued(destination_id)
         if self._sending:
             bound = self._settings.delivery_shutdown_grace if grace is None else grace
             _done, late = await asyncio.wait(set(self._sending), timeout=bound)
@@ -180,7 +177,7 @@ class DeliveryWorker:
             held = self._in_flight[config.id] + len(self._queued[config.id])
             gate = config.circuit.gate(now)
             if gate is Gate.SEND:
-                healthy = config.circuit.consecutive_failures == 0
+                healthy = config.circuit.consecutive_failures == 0 and config.id in self._proven
                 capacity = self._per_destination * (PREFETCH if healthy else 1)
                 n = min(capacity - held, self._settings.delivery_batch_size, free_total)
                 if n >= self._refill or (n > 0 and held == 0):
@@ -248,6 +245,14 @@ class DeliveryWorker:
         for destination_id in probes - got:
             await deliveries_store.close_circuit(conn, destination_id)
         return claimed, probes
+
+    def _release_queued(self, destination_id: int) -> None:
+        queue = self._queued.get(destination_id)
+        while queue:
+            item, _body = queue.popleft()
+            self._held -= 1
+            self._results.append(Result(item.delivery_id, item.destination_id, Settle.RELEASE))
+        self._results_ready.set()
 
     def _pump(self, destination_id: int) -> None:
         """Start queued deliveries of a destination while its budget and the global cap allow."""
@@ -329,9 +334,18 @@ class DeliveryWorker:
         self.stats["settles"] += 1
         for result in batch:
             self.stats[result.settle.value] += 1
+        for result in batch:
+            if result.settle is Settle.DELIVERED:
+                self._proven.add(result.destination_id)
+            elif result.settle is not Settle.RELEASE:
+                self._proven.discard(result.destination_id)
+        now = utcnow()
         for destination_id, circuit in settled.circuits.items():
             self._cache.set_circuit(destination_id, circuit)
+            if circuit.gate(now) is not Gate.SEND:
+                self._release_queued(destination_id)  # the circuit opened: hold them back
         for gone in settled.deactivated:
             self._cache.drop(gone.id)
+            self._release_queued(gone.id)
             log.warning("destination %s answered 410 Gone and was deactivated", gone.id)
         self._wake.set()
