@@ -63,7 +63,7 @@ class DeliveryWorker:
         self._results_ready = asyncio.Event()
         self._results: list[Result] = []
         self._in_flight: defaultdict[int, int] = defaultdict(int)
-        self._queued: defaultdict[int, deque[tuple[Claimed, bytes]]] = defaultdict(deque)
+        self._queued: defaultdict[int, deque[tuple[Claimed, bytes, float]]] = defaultdict(deque)
         self._held = 0  # claimed deliveries in flight or queued here
         self._proven: set[int] = set()  # destinations that answered 2xx to this worker
         self._total_in_flight = 0
@@ -213,11 +213,16 @@ class DeliveryWorker:
         self.stats["claims"] += 1
         self.stats["claimed"] += len(claimed)
         bodies: dict[int, bytes] = {}
+        # A queued delivery must start while its lease still covers a whole attempt.
+        lease = self._settings.delivery_lease
+        start_by = asyncio.get_running_loop().time() + max(
+            lease - self._settings.delivery_timeout, lease / 2
+        )
         for item in claimed:
             body = bodies.get(item.event.id)
             if body is None:
                 body = bodies[item.event.id] = item.event.stream_body()
-            self._queued[item.destination_id].append((item, body))
+            self._queued[item.destination_id].append((item, body, start_by))
             self._held += 1
         for destination_id in got:
             self._pump(destination_id)
@@ -249,7 +254,7 @@ class DeliveryWorker:
     def _release_queued(self, destination_id: int) -> None:
         queue = self._queued.get(destination_id)
         while queue:
-            item, _body = queue.popleft()
+            item, _body, _start_by = queue.popleft()
             self._held -= 1
             self._results.append(Result(item.delivery_id, item.destination_id, Settle.RELEASE))
         self._results_ready.set()
@@ -263,7 +268,12 @@ class DeliveryWorker:
             and self._in_flight[destination_id] < self._per_destination
             and self._total_in_flight < cap
         ):
-            item, body = queue.popleft()
+            item, body, start_by = queue.popleft()
+            if asyncio.get_running_loop().time() > start_by:  # too late: let it be claimed anew
+                self._held -= 1
+                self._results.append(Result(item.delivery_id, destination_id, Settle.RELEASE))
+                self._results_ready.set()
+                continue
             self._dispatch(item, self._cache.by_id.get(destination_id), body)
 
     def _dispatch(self, item: Claimed, config: DestinationConfig | None, body: bytes) -> None:
