@@ -324,27 +324,32 @@ async def fan_out(control: Control, kind: str, workdir: Path, events: int) -> fl
     return events * 5 / (finished - started)
 
 
-async def isolation(control: Control, kind: str, workdir: Path, events: int) -> tuple[float, float]:
-    """A healthy destination's deliveries/s alone, then beside a blackholed one."""
-    rates = []
-    for blackholed in (False, True):
-        async with database(kind, workdir) as url:
-            settings = bench_settings(url, workdir)
-            store = Store(settings.resolved_database_url)
-            box = SecretBox(load_or_create_key(settings.secret_key, workdir))
-            await add_destination(store, box, control.receiver.url())
-            if blackholed:
-                await add_destination(store, box, control.receiver.blackhole_url)
-            await ingest(store, events, 1000)
-            await control.reset()
-            worker = DeliveryWorker(settings, store, box)
-            started = time.time()
-            await worker.start()
-            finished = await control.wait("ids", events)
-            await worker.stop(grace=0.0)
-            await store.close()
-        rates.append(events / (finished - started))
-    return rates[0], rates[1]
+async def isolation(
+    control: Control, kind: str, workdir: Path, events: int, rounds: int = 2
+) -> tuple[float, float]:
+    """A healthy destination's deliveries/s alone, then beside a blackholed one; the runs
+    alternate and the best of `rounds` each is kept, so that a burst of other load on the
+    machine does not decide the ratio."""
+    rates: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(rounds):
+        for blackholed in (False, True):
+            async with database(kind, workdir) as url:
+                settings = bench_settings(url, workdir)
+                store = Store(settings.resolved_database_url)
+                box = SecretBox(load_or_create_key(settings.secret_key, workdir))
+                await add_destination(store, box, control.receiver.url())
+                if blackholed:
+                    await add_destination(store, box, control.receiver.blackhole_url)
+                await ingest(store, events, 1000)
+                await control.reset()
+                worker = DeliveryWorker(settings, store, box)
+                started = time.time()
+                await worker.start()
+                finished = await control.wait("ids", events)
+                await worker.stop(grace=0.0)
+                await store.close()
+            rates[blackholed].append(events / (finished - started))
+    return max(rates[False]), max(rates[True])
 
 
 async def backlog_memory(
