@@ -144,6 +144,10 @@ class DeliveryWorker:
                 log.warning("claiming deliveries failed: %s", error)
                 more = False
                 await asyncio.sleep(STORAGE_RETRY)
+            except Exception:  # a bug must not stop deliveries for good: log, then go on
+                log.exception("claiming deliveries failed")
+                more = False
+                await asyncio.sleep(STORAGE_RETRY)
             if more and not self._stopping:
                 await asyncio.sleep(0)
                 continue
@@ -332,7 +336,7 @@ class DeliveryWorker:
                 async with self._store.write() as conn:
                     settled = await write_outcomes(conn, batch, now, self._circuit)
                 break
-            except StorageError as error:
+            except Exception as error:  # StorageError, or a bug: the outcomes are kept
                 if self._closing:  # the leases expire and the deliveries are sent again
                     log.warning("could not record %d outcomes at shutdown: %s", len(batch), error)
                     return
