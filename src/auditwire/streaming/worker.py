@@ -153,8 +153,18 @@ class DeliveryWorker:
                 await asyncio.sleep(0)
                 continue
             with suppress(TimeoutError):
-                async with asyncio.timeout(poll):
+                async with asyncio.timeout(self._sleep_bound(poll)):
                     await self._wake.wait()
+
+    def _sleep_bound(self, poll: float) -> float:
+        """Seconds until the next poll or the next probe of an open circuit, if sooner."""
+        now = utcnow()
+        bound = poll
+        for config in self._cache.by_id.values():
+            until = config.circuit.open_until
+            if until is not None and config.circuit.gate(now) is Gate.WAIT:
+                bound = min(bound, max(0.0, (until - now).total_seconds()))
+        return bound
 
     async def _refresh(self) -> None:
         loop = asyncio.get_running_loop()
