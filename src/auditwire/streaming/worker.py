@@ -174,6 +174,9 @@ class DeliveryWorker:
             rows = await deliveries_store.load_destinations(conn)
         self._cache.update(rows)
         self._refresh_due = loop.time() + REFRESH_INTERVAL
+        for destination_id, queue in self._queued.items():
+            if queue and destination_id not in self._cache.by_id:  # deactivated or destroyed
+                self._release_queued(destination_id)
 
     async def _claim_once(self) -> bool:
         """Claim what the budgets allow; True when a destination may have more due at once."""
