@@ -31,6 +31,7 @@ lint: $(VENV)/.test-installed
 
 bench: $(VENV)/.test-installed
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/delivery.py
 
 clean:
 	rm -rf $(VENV) data
