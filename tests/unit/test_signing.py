@@ -50,3 +50,9 @@ def test_the_key_is_the_base64_part_after_the_prefix() -> None:
         )
         == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
     )
+
+
+def test_each_destination_gets_its_own_256_bit_secret() -> None:
+    secrets = {new_signing_secret() for _ in range(20)}
+    assert len(secrets) == 20
+    assert all(len(signing_key(secret)) == 32 for secret in secrets)

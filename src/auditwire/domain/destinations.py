@@ -7,7 +7,6 @@ clients written for GitLab show the same text.
 
 from __future__ import annotations
 
-import base64
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -28,8 +27,6 @@ MAX_HEADERS = 20  # per destination
 HEADER_KEY_MAX_LENGTH = 255  # characters
 HEADER_VALUE_MAX_LENGTH = 2000  # characters
 EVENT_TYPE_MAX_LENGTH = 255  # characters
-SIGNING_SECRET_BYTES = 32  # random bytes behind a Standard Webhooks secret
-SIGNING_SECRET_PREFIX = "whsec_"
 ALLOWED_SCHEMES = ("http", "https")
 
 # The header every streamed event carries; a custom header may never replace it.
@@ -158,12 +155,6 @@ def may_manage_instance_destinations(user: User | None) -> bool:
 
 def generate_verification_token() -> str:
     return "".join(secrets.choice(BASE58_ALPHABET) for _ in range(TOKEN_LENGTH))
-
-
-def generate_signing_secret() -> str:
-    """A Standard Webhooks secret: `whsec_` and the base64 of 32 random bytes."""
-    raw = secrets.token_bytes(SIGNING_SECRET_BYTES)
-    return SIGNING_SECRET_PREFIX + base64.b64encode(raw).decode()
 
 
 def default_name() -> str:

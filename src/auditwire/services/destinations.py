@@ -22,6 +22,7 @@ from auditwire.domain import destinations as rules
 from auditwire.domain.destinations import Destination, Header, NamespaceFilter
 from auditwire.domain.events import EntityType, NewAuditEvent, Target, utcnow
 from auditwire.domain.namespaces import Group, Project
+from auditwire.domain.signing import new_signing_secret
 from auditwire.errors import Forbidden, InvalidInput
 from auditwire.services.context import Actor
 from auditwire.services.events import record
@@ -125,7 +126,7 @@ class DestinationService:
                 name=name,
                 destination_url=url,
                 verification_token=token,
-                signing_secret=rules.generate_signing_secret(),
+                signing_secret=new_signing_secret(),
                 now=utcnow(),
             )
             destination = await self._reload(conn, destination_id)
