@@ -1,10 +1,11 @@
-"""Composition root: `auditwire serve | migrate | users | tokens`."""
+"""Composition root: `auditwire serve | worker | migrate | users | tokens`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import date
@@ -29,6 +30,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="migrate the database and serve the API")
     serve.add_argument("--host", help="address to listen on (default AUDITWIRE_HOST, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default AUDITWIRE_PORT, 8080)")
+    serve.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="do not deliver events in this process (run `auditwire worker` elsewhere)",
+    )
+
+    commands.add_parser(
+        "worker",
+        help="deliver audit events to streaming destinations, without serving the API",
+        description="Deliver audit events. On PostgreSQL run as many worker processes as you "
+        "like, on any hosts: they share the work. On SQLite run one worker process at most "
+        "(or the one inside `auditwire serve`).",
+    )
 
     commands.add_parser("migrate", help="bring the database schema up to date")
 
@@ -83,14 +97,14 @@ async def prepare(settings: Settings) -> None:
     await _with_services(settings, bootstrap)
 
 
-def serve(settings: Settings, host: str | None, port: int | None) -> None:
+def serve(settings: Settings, host: str | None, port: int | None, *, worker: bool = True) -> None:
     import uvicorn
 
     from auditwire.api.app import create_app
 
     asyncio.run(prepare(settings))
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, worker=worker),
         host=host or settings.host,
         port=port or settings.port,
         log_config=None,
@@ -98,12 +112,48 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
     )
 
 
+async def deliver(settings: Settings) -> None:
+    """Run one delivery worker until SIGTERM or SIGINT, then stop it gracefully."""
+    from auditwire.crypto import SecretBox, load_or_create_key
+    from auditwire.streaming import DeliveryWorker
+
+    store = Store(settings.resolved_database_url)
+    try:
+        await migrate(store)
+        box = SecretBox(load_or_create_key(settings.secret_key, settings.data_dir))
+        worker = DeliveryWorker(settings, store, box)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await worker.start()
+        print("auditwire worker started", flush=True)
+        await stop.wait()
+        await worker.stop()
+        counts = " ".join(f"{key}={value}" for key, value in sorted(worker.stats.items()))
+        print(f"auditwire worker stopped: {counts}", flush=True)
+    finally:
+        await store.close()
+
+
+def run_worker(settings: Settings) -> None:
+    try:
+        import uvloop
+    except ImportError:  # uvloop is optional: the standard loop works, a little slower
+        asyncio.run(deliver(settings))
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(deliver(settings))
+
+
 def run(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     settings = load_settings()
     configure_logging()
     if args.command == "serve":
-        serve(settings, args.host, args.port)
+        serve(settings, args.host, args.port, worker=not args.no_worker)
+    elif args.command == "worker":
+        run_worker(settings)
     elif args.command == "migrate":
 
         async def done(_svc: Services) -> None:

@@ -31,6 +31,20 @@ class Settings(BaseSettings):
     secret_key: str = ""
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
+    # Delivery (see docs/delivery.md). Durations in seconds.
+    delivery_max_age: float = Field(default=72 * 3600.0, gt=0)
+    delivery_timeout: float = Field(default=8.0, gt=0)
+    delivery_concurrency_per_destination: int = Field(default=16, ge=1, le=1024)
+    delivery_concurrency: int = Field(default=256, ge=1, le=10_000)
+    delivery_lease: float = Field(default=60.0, gt=0)
+    delivery_batch_size: int = Field(default=500, ge=1, le=10_000)
+    delivery_poll_interval: float = Field(default=1.0, gt=0)
+    delivery_retry_base: float = Field(default=4.0, gt=0)
+    delivery_retry_max: float = Field(default=3600.0, gt=0)
+    delivery_circuit_failures: int = Field(default=5, ge=1)
+    delivery_circuit_probe_base: float = Field(default=15.0, gt=0)
+    delivery_circuit_probe_max: float = Field(default=900.0, gt=0)
+    delivery_shutdown_grace: float = Field(default=10.0, ge=0)
 
     @field_validator("database_url")
     @classmethod

@@ -18,16 +18,25 @@ from auditwire.services.container import Services
 from auditwire.store import Store
 
 
-def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
-    """Build the app. A store passed in is the caller's to close; one made here closes with it."""
+def create_app(settings: Settings, store: Store | None = None, *, worker: bool = False) -> FastAPI:
+    """Build the app. A store passed in is the caller's to close; one made here closes with it.
+    With `worker`, a delivery worker runs in the app's process for the app's lifetime."""
     own_store = store is None
     active_store = store or Store(settings.resolved_database_url)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        delivery = None
+        if worker:
+            from auditwire.streaming import DeliveryWorker
+
+            delivery = DeliveryWorker(settings, active_store, app.state.services.box)
+            await delivery.start()
         try:
             yield
         finally:
+            if delivery is not None:
+                await delivery.stop()
             if own_store:
                 await active_store.close()
 

@@ -150,6 +150,13 @@ streaming_destinations = sa.Table(
     sa.Column("active", sa.Boolean, nullable=False, default=True),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("updated_at", Timestamp, nullable=False),
+    # Delivery health, written by the workers: the circuit breaker's state and the last outcomes.
+    sa.Column("consecutive_failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("circuit_state", sa.String(16), nullable=False, server_default="closed"),
+    sa.Column("circuit_open_until", Timestamp, nullable=True),
+    sa.Column("last_success_at", Timestamp, nullable=True),
+    sa.Column("last_failure_at", Timestamp, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
     sa.Index(None, "group_id"),
 )
 
@@ -187,7 +194,9 @@ streaming_namespace_filters = sa.Table(
     sa.UniqueConstraint("destination_id"),
 )
 
-# The durable outbox: one row per (event, destination) until it is delivered.
+# The durable outbox: one row per (event, destination) until it is delivered (then deleted).
+# state is "pending" or "failed" (older than the maximum age, kept for inspection). A claimed
+# row is leased: next_attempt_at and lease_expires_at both hold the lease's end.
 deliveries = sa.Table(
     "deliveries",
     metadata,
@@ -200,6 +209,6 @@ deliveries = sa.Table(
     sa.Column("lease_expires_at", Timestamp, nullable=True),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("last_error", sa.Text, nullable=True),
-    sa.Index(None, "state", "next_attempt_at"),
-    sa.Index(None, "destination_id", "state"),
+    # Claims walk one destination's due deliveries in time order (see store/deliveries.py).
+    sa.Index(None, "destination_id", "state", "next_attempt_at"),
 )

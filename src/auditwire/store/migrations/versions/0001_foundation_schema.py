@@ -240,6 +240,12 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("consecutive_failures", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("circuit_state", sa.String(length=16), server_default="closed", nullable=False),
+        sa.Column("circuit_open_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_success_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_failure_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["group_id"],
             ["namespaces.id"],
@@ -287,13 +293,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_deliveries_destination_id_state"),
-            ["destination_id", "state"],
-            unique=False,
-        )
-        batch_op.create_index(
-            batch_op.f("ix_deliveries_state_next_attempt_at"),
-            ["state", "next_attempt_at"],
+            batch_op.f("ix_deliveries_destination_id_state_next_attempt_at"),
+            ["destination_id", "state", "next_attempt_at"],
             unique=False,
         )
 
@@ -396,8 +397,7 @@ def downgrade() -> None:
     op.drop_table("streaming_headers")
     op.drop_table("streaming_event_type_filters")
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_deliveries_state_next_attempt_at"))
-        batch_op.drop_index(batch_op.f("ix_deliveries_destination_id_state"))
+        batch_op.drop_index(batch_op.f("ix_deliveries_destination_id_state_next_attempt_at"))
 
     op.drop_table("deliveries")
     with op.batch_alter_table("streaming_destinations", schema=None) as batch_op:

@@ -1,0 +1,454 @@
+"""Delivery throughput, latency, isolation and memory, printed in one run.
+
+    .venv/bin/python bench/delivery.py [--quick]
+
+Starts its own receiver on 127.0.0.1 in a separate process (so it does not share the
+sender's event loop or CPU time slice), then measures:
+  1. the ceiling: a bare aiohttp POST loop at the same concurrency with the same payloads;
+  2. auditwire end to end, ingestion (services.events.record in batches) to all delivered,
+     on SQLite and on PostgreSQL, as a ratio to the ceiling;
+  3. p50/p99 latency from ingestion to delivery at 500 events/s offered (one event per
+     transaction);
+  4. deliveries/s with 5 destinations;
+  5. a healthy destination's throughput with a blackholed neighbour, as a ratio to alone;
+  6. peak RSS of an `auditwire worker` process draining a backlog of 100,000 deliveries.
+Every loop is bounded in count and time. Needs PostgreSQL at AUDITWIRE_BENCH_POSTGRES_URL
+(default postgresql://postgres@127.0.0.1:5432/postgres) for the PostgreSQL figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+import orjson
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+import _receiver
+from auditwire.config import Settings, async_database_url
+from auditwire.crypto import SecretBox, load_or_create_key
+from auditwire.domain.events import Author, EntityType, NewAuditEvent, Target
+from auditwire.domain.signing import new_signing_secret
+from auditwire.services import events as event_service
+from auditwire.store import Store
+from auditwire.store.migrate import migrate
+from auditwire.store.schema import streaming_destinations
+from auditwire.streaming import DeliveryWorker
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "AUDITWIRE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+CONCURRENCY = 16  # the per-destination budget, and the ceiling loop's concurrency
+INGEST_BATCH = 100  # events per recording transaction in throughput runs
+LATENCY_RATE = 500  # events per second offered
+RUN_LIMIT = 120.0  # seconds any single measurement may take
+RSS_SAMPLE = 0.05  # seconds between two samples of the worker's memory
+AUTHOR = Author(id=1, name="Administrator")
+
+
+@dataclass
+class Sizes:
+    ceiling: int
+    e2e: int
+    latency_seconds: float
+    fanout_events: int
+    isolation: int
+    backlog: int
+
+
+FULL = Sizes(
+    ceiling=20_000,
+    e2e=20_000,
+    latency_seconds=10.0,
+    fanout_events=5_000,
+    isolation=10_000,
+    backlog=100_000,
+)
+QUICK = Sizes(
+    ceiling=3_000,
+    e2e=3_000,
+    latency_seconds=3.0,
+    fanout_events=1_000,
+    isolation=2_000,
+    backlog=10_000,
+)
+
+
+def event(n: int) -> NewAuditEvent:
+    return NewAuditEvent(
+        event_type="user_signed_in",
+        author=AUTHOR,
+        entity_type=EntityType.USER,
+        entity_id=1 + n % 1000,
+        entity_path=f"user{n % 1000}",
+        target=Target(1 + n % 1000, "User", f"user{n % 1000}"),
+        ip_address="127.0.0.1",
+        custom_message="signed in with a password",
+    )
+
+
+# The receiver process ----------------------------------------------------------------------
+
+
+class ReceiverProcess:
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._pipe, child = context.Pipe()
+        self._process = context.Process(target=_receiver.run, args=(child,), daemon=True)
+
+    def __enter__(self) -> ReceiverProcess:
+        self._process.start()
+        self.port, self.blackhole_port = self._pipe.recv()
+        self.base = f"http://127.0.0.1:{self.port}"
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._pipe.send("stop")
+        self._process.join(10)
+        if self._process.is_alive():
+            self._process.kill()
+
+    def url(self, n: int = 0) -> str:
+        return f"{self.base}/hook/{n}"
+
+    @property
+    def blackhole_url(self) -> str:
+        return f"http://127.0.0.1:{self.blackhole_port}/hook"
+
+
+class Control:
+    """Talks to the receiver process over its own HTTP endpoints."""
+
+    def __init__(self, receiver: ReceiverProcess, session: aiohttp.ClientSession) -> None:
+        self.receiver = receiver
+        self.session = session
+
+    async def reset(self, measure: bool = True) -> None:
+        url = f"{self.receiver.base}/reset?measure={int(measure)}"
+        async with self.session.post(url) as response:
+            await response.read()
+
+    async def stats(self) -> dict[str, int]:
+        async with self.session.get(f"{self.receiver.base}/stats") as response:
+            return dict(orjson.loads(await response.read()))
+
+    async def latencies(self) -> list[float]:
+        async with self.session.get(f"{self.receiver.base}/latencies") as response:
+            return list(orjson.loads(await response.read()))
+
+    async def wait(self, key: str, count: int, bound: float = RUN_LIMIT) -> float:
+        """Until the receiver has counted `count` (at most `bound` s); the wall-clock time."""
+        url = f"{self.receiver.base}/wait?key={key}&count={count}&within={bound}"
+        timeout = aiohttp.ClientTimeout(total=bound + 5)
+        async with self.session.get(url, timeout=timeout) as response:
+            response.raise_for_status()
+            return float(await response.text())
+
+
+# Databases ---------------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def database(kind: str, workdir: Path) -> AsyncIterator[str]:
+    """A fresh, migrated database; its plain URL."""
+    if kind == "sqlite":
+        path = workdir / f"bench-{uuid.uuid4().hex[:8]}.db"
+        url = f"sqlite:///{path}"
+        store = Store(async_database_url(url))
+        await migrate(store)
+        await store.close()
+        yield url
+        return
+    name = f"auditwire_bench_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        store = Store(async_database_url(url))
+        await migrate(store)
+        await store.close()
+        yield url
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def bench_settings(url: str, workdir: Path) -> Settings:
+    return Settings(
+        data_dir=workdir, database_url=url, allow_local_requests=True, secret_key="bench-key"
+    )
+
+
+async def add_destination(store: Store, box: SecretBox, url: str) -> int:
+    now = datetime.now(UTC)
+    async with store.write() as conn:
+        result = await conn.execute(
+            streaming_destinations.insert()
+            .values(
+                group_id=None,
+                name=f"bench-{uuid.uuid4().hex[:8]}",
+                destination_url=url,
+                verification_token=box.encrypt("bench-token-0123456789ab"),
+                signing_secret=box.encrypt(new_signing_secret()),
+                active=True,
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(streaming_destinations.c.id)
+        )
+        return int(result.scalar_one())
+
+
+async def ingest(store: Store, count: int, batch: int = INGEST_BATCH) -> None:
+    for start in range(0, count, batch):
+        async with store.write() as conn:
+            await event_service.record(
+                conn, [event(n) for n in range(start, min(count, start + batch))]
+            )
+
+
+# Measurements ------------------------------------------------------------------------------
+
+
+async def ceiling(control: Control, count: int) -> float:
+    """Requests/s of a bare aiohttp loop: same concurrency, same payloads, same headers."""
+    await control.reset(measure=True)
+    bodies = [
+        orjson.dumps({**event(n).full_details(), "id": n, "created_at": _now_stamp()})
+        for n in range(200)
+    ]
+    headers = {"Content-Type": "application/json", "X-Gitlab-Event-Streaming-Token": "t" * 24}
+    url = control.receiver.url()
+    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+    next_n = 0
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def loop() -> None:
+            nonlocal next_n
+            while next_n < count:
+                n = next_n
+                next_n += 1
+                body = orjson.dumps({**orjson.loads(bodies[n % 200]), "id": n})
+                async with session.post(url, data=body, headers=headers) as response:
+                    await response.read()
+
+        started = time.time()
+        await asyncio.gather(*(loop() for _ in range(CONCURRENCY)))
+        elapsed = time.time() - started
+    return count / elapsed
+
+
+def _now_stamp() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+async def end_to_end(control: Control, kind: str, workdir: Path, count: int) -> float:
+    """Events/s from the first recorded event to the last one delivered (worker in-process)."""
+    async with database(kind, workdir) as url:
+        settings = bench_settings(url, workdir)
+        store = Store(settings.resolved_database_url)
+        box = SecretBox(load_or_create_key(settings.secret_key, workdir))
+        await add_destination(store, box, control.receiver.url())
+        worker = DeliveryWorker(settings, store, box)
+        await worker.start()
+        await control.reset()
+        started = time.time()
+        feeding = asyncio.create_task(ingest(store, count), name="bench-ingest")
+        finished = await control.wait("ids", count)
+        await feeding
+        await worker.stop()
+        if os.environ.get("BENCH_VERBOSE"):
+            print(f"  {kind} worker: {dict(worker.stats)}")
+        await store.close()
+    return count / (finished - started)
+
+
+async def latency(control: Control, kind: str, workdir: Path, seconds: float) -> list[float]:
+    """Ingestion-to-delivery latencies at LATENCY_RATE events/s, one event per transaction."""
+    async with database(kind, workdir) as url:
+        settings = bench_settings(url, workdir)
+        store = Store(settings.resolved_database_url)
+        box = SecretBox(load_or_create_key(settings.secret_key, workdir))
+        await add_destination(store, box, control.receiver.url())
+        worker = DeliveryWorker(settings, store, box)
+        await worker.start()
+        await control.reset()
+        total = int(LATENCY_RATE * seconds)
+        started = time.time()
+        for n in range(total):
+            delay = started + n / LATENCY_RATE - time.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            async with store.write() as conn:
+                await event_service.record(conn, [event(n)])
+        await control.wait("ids", total)
+        samples = await control.latencies()
+        await worker.stop()
+        await store.close()
+    return samples
+
+
+async def fan_out(control: Control, kind: str, workdir: Path, events: int) -> float:
+    """Deliveries/s to 5 destinations, from a backlog recorded before the worker starts."""
+    async with database(kind, workdir) as url:
+        settings = bench_settings(url, workdir)
+        store = Store(settings.resolved_database_url)
+        box = SecretBox(load_or_create_key(settings.secret_key, workdir))
+        for n in range(5):
+            await add_destination(store, box, control.receiver.url(n))
+        await ingest(store, events, 1000)
+        await control.reset()
+        worker = DeliveryWorker(settings, store, box)
+        started = time.time()
+        await worker.start()
+        finished = await control.wait("requests", events * 5)
+        await worker.stop()
+        await store.close()
+    return events * 5 / (finished - started)
+
+
+async def isolation(
+    control: Control, kind: str, workdir: Path, events: int, rounds: int = 2
+) -> tuple[float, float]:
+    """A healthy destination's deliveries/s alone, then beside a blackholed one; the runs
+    alternate and the best of `rounds` each is kept, so that a burst of other load on the
+    machine does not decide the ratio."""
+    rates: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(rounds):
+        for blackholed in (False, True):
+            async with database(kind, workdir) as url:
+                settings = bench_settings(url, workdir)
+                store = Store(settings.resolved_database_url)
+                box = SecretBox(load_or_create_key(settings.secret_key, workdir))
+                await add_destination(store, box, control.receiver.url())
+                if blackholed:
+                    await add_destination(store, box, control.receiver.blackhole_url)
+                await ingest(store, events, 1000)
+                await control.reset()
+                worker = DeliveryWorker(settings, store, box)
+                started = time.time()
+                await worker.start()
+                finished = await control.wait("ids", events)
+                await worker.stop(grace=0.0)
+                await store.close()
+            rates[blackholed].append(events / (finished - started))
+    return max(rates[False]), max(rates[True])
+
+
+async def backlog_memory(
+    control: Control, kind: str, workdir: Path, count: int
+) -> tuple[float, float]:
+    """Peak RSS (MB) of an `auditwire worker` process draining `count` deliveries; its rate."""
+    async with database(kind, workdir) as url:
+        settings = bench_settings(url, workdir)
+        store = Store(settings.resolved_database_url)
+        box = SecretBox(load_or_create_key(settings.secret_key, workdir))
+        await add_destination(store, box, control.receiver.url())
+        await ingest(store, count, 1000)
+        await store.close()
+        await control.reset()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AUDITWIRE_")}
+        env.update(
+            AUDITWIRE_DATABASE_URL=url,
+            AUDITWIRE_DATA_DIR=str(workdir),
+            AUDITWIRE_SECRET_KEY="bench-key",
+            AUDITWIRE_ALLOW_LOCAL_REQUESTS="true",
+        )
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "auditwire",
+            "worker",
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        watched = psutil.Process(process.pid)
+        peak = 0
+
+        async def sample() -> None:
+            nonlocal peak
+            for _ in range(int(RUN_LIMIT * 3 / RSS_SAMPLE)):
+                peak = max(peak, watched.memory_info().rss)
+                await asyncio.sleep(RSS_SAMPLE)
+
+        sampler = asyncio.create_task(sample(), name="bench-rss")
+        started = time.time()
+        try:
+            finished = await control.wait("ids", count, RUN_LIMIT * 3)
+        finally:
+            sampler.cancel()
+            process.terminate()
+            await process.wait()
+    return peak / 1e6, count / (finished - started)
+
+
+def percentile(samples: list[float], q: float) -> float:
+    return statistics.quantiles(samples, n=100, method="inclusive")[q - 1] if samples else 0.0
+
+
+async def main(quick: bool, only: set[str]) -> None:
+    sizes = QUICK if quick else FULL
+    with ReceiverProcess() as receiver, tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        async with aiohttp.ClientSession() as session:
+            control = Control(receiver, session)
+            print(f"machine: {os.cpu_count()} CPUs; python {sys.version.split()[0]}")
+            top = await ceiling(control, sizes.ceiling)
+            print(f"ceiling (bare aiohttp POST loop, concurrency {CONCURRENCY}): {top:,.0f} req/s")
+            for kind in ("sqlite", "postgresql"):
+                if only and kind not in only:
+                    continue
+                rate = await end_to_end(control, kind, workdir, sizes.e2e)
+                print(
+                    f"{kind}: end to end {sizes.e2e:,} events: {rate:,.0f} events/s "
+                    f"= {rate / top:.2f} of the ceiling"
+                )
+                samples = await latency(control, kind, workdir, sizes.latency_seconds)
+                print(
+                    f"{kind}: latency at {LATENCY_RATE} events/s offered ({len(samples):,} "
+                    f"events): p50 {percentile(samples, 50) * 1000:.1f} ms, "
+                    f"p99 {percentile(samples, 99) * 1000:.1f} ms"
+                )
+                five = await fan_out(control, kind, workdir, sizes.fanout_events)
+                print(f"{kind}: 5 destinations: {five:,.0f} deliveries/s")
+                alone, beside = await isolation(control, kind, workdir, sizes.isolation)
+                print(
+                    f"{kind}: healthy destination alone {alone:,.0f}/s, beside a blackholed "
+                    f"one {beside:,.0f}/s = {beside / alone:.2f} of alone"
+                )
+                peak, drain = await backlog_memory(control, kind, workdir, sizes.backlog)
+                print(
+                    f"{kind}: worker process draining {sizes.backlog:,} deliveries: peak RSS "
+                    f"{peak:.0f} MB, {drain:,.0f} deliveries/s"
+                )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--only", action="append", default=[], choices=["sqlite", "postgresql"])
+    arguments = parser.parse_args()
+    try:
+        import uvloop
+
+        uvloop.run(main(arguments.quick, set(arguments.only)))
+    except ImportError:
+        asyncio.run(main(arguments.quick, set(arguments.only)))

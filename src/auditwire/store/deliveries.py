@@ -1,0 +1,543 @@
+"""The delivery outbox: the only SQL that writes, claims and settles deliveries.
+
+A pending delivery is due when `next_attempt_at <= now`. Claiming sets `next_attempt_at` and
+`lease_expires_at` to the end of a lease, so a claim whose worker died becomes due again when
+its lease expires: SIGKILL at any moment loses nothing and at most repeats a POST.
+Claims walk each wanted destination's due rows in time order through the index
+(destination_id, state, next_attempt_at), so a destination's backlog never slows another's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event as sa_event
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from auditwire.domain.events import AuditEvent, as_utc
+from auditwire.domain.retry import Circuit, CircuitPolicy, CircuitState
+from auditwire.domain.routing import Route
+from auditwire.store.database import Store
+from auditwire.store.events import event_from_row
+from auditwire.store.schema import (
+    audit_events,
+    deliveries,
+    namespaces,
+    streaming_destinations,
+    streaming_event_type_filters,
+    streaming_headers,
+    streaming_namespace_filters,
+)
+
+NOTIFY_CHANNEL = "auditwire_deliveries"
+PENDING = "pending"
+FAILED = "failed"
+ERROR_MAX_LENGTH = 500  # characters of an error kept on a delivery or destination
+_OUTBOX_FLAG = "auditwire_outbox_written"
+
+_dest = streaming_destinations
+
+# PostgreSQL claims every wanted destination's rows in one statement. SKIP LOCKED lets any
+# number of workers claim side by side without waiting on each other's rows.
+_PG_CLAIM = sa.text(
+    """
+    WITH wanted AS (
+        SELECT w.destination_id, w.n
+        FROM unnest(CAST(:ids AS bigint[]), CAST(:ns AS int[])) AS w(destination_id, n)
+        JOIN streaming_destinations s ON s.id = w.destination_id AND s.active
+    ), picked AS (
+        SELECT p.id FROM wanted CROSS JOIN LATERAL (
+            SELECT d.id FROM deliveries d
+            WHERE d.destination_id = wanted.destination_id
+              AND d.state = 'pending' AND d.next_attempt_at <= :now
+            ORDER BY d.next_attempt_at
+            LIMIT wanted.n
+            FOR UPDATE SKIP LOCKED
+        ) p
+    ), claimed AS (
+        UPDATE deliveries
+        SET next_attempt_at = :lease, lease_expires_at = :lease,
+            attempts = deliveries.attempts + 1
+        FROM picked WHERE deliveries.id = picked.id
+        RETURNING deliveries.id, deliveries.event_id, deliveries.destination_id,
+                  deliveries.attempts, deliveries.created_at
+    )
+    SELECT claimed.id AS delivery_id, claimed.destination_id AS delivery_destination_id,
+           claimed.attempts AS delivery_attempts, claimed.created_at AS delivery_created_at,
+           e.*
+    FROM claimed JOIN audit_events e ON e.id = claimed.event_id
+    """
+).columns(
+    sa.column("delivery_id", sa.BigInteger),
+    sa.column("delivery_destination_id", sa.BigInteger),
+    sa.column("delivery_attempts", sa.Integer),
+    sa.column("delivery_created_at", sa.DateTime(timezone=True)),
+    *(sa.column(c.name, c.type) for c in audit_events.c),
+)
+
+
+# Fan-out ------------------------------------------------------------------------------------
+
+
+async def routes_for(conn: AsyncConnection, root_group_ids: Iterable[int]) -> list[Route]:
+    """Every active destination that may receive events of these top-level groups (their
+    group destinations and all instance destinations), with its filters, in one query."""
+    groups = sorted(set(root_group_ids))
+    scope: sa.ColumnElement[bool] = _dest.c.group_id.is_(None)
+    if groups:
+        scope = sa.or_(scope, _dest.c.group_id.in_(groups))
+    nf = streaming_namespace_filters
+    query = (
+        sa.select(
+            _dest.c.id,
+            _dest.c.group_id,
+            streaming_event_type_filters.c.audit_event_type,
+            namespaces.c.full_path,
+            nf.c.project_id,
+        )
+        .select_from(_dest)
+        .outerjoin(
+            streaming_event_type_filters,
+            streaming_event_type_filters.c.destination_id == _dest.c.id,
+        )
+        .outerjoin(nf, nf.c.destination_id == _dest.c.id)
+        .outerjoin(namespaces, namespaces.c.id == nf.c.group_id)
+        .where(_dest.c.active.is_(True), scope)
+    )
+    found: dict[int, tuple[int | None, set[str], str | None, int | None]] = {}
+    for dest_id, group_id, event_type, path, project_id in await conn.execute(query):
+        entry = found.setdefault(dest_id, (group_id, set(), path, project_id))
+        if event_type is not None:
+            entry[1].add(event_type)
+    return [
+        Route(dest_id, group_id, frozenset(types), path, project_id)
+        for dest_id, (group_id, types, path, project_id) in sorted(found.items())
+    ]
+
+
+async def insert_pending(
+    conn: AsyncConnection, pairs: Sequence[tuple[int, int]], now: datetime
+) -> None:
+    """One pending delivery per (event id, destination id), in one executemany; due now.
+
+    On PostgreSQL a NOTIFY in the same transaction wakes workers in other processes when it
+    commits; in this process the commit hook below wakes them."""
+    if not pairs:
+        return
+    await conn.execute(
+        deliveries.insert(),
+        [
+            {
+                "event_id": event_id,
+                "destination_id": destination_id,
+                "state": PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+            for event_id, destination_id in pairs
+        ],
+    )
+    if conn.dialect.name == "postgresql":
+        await conn.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, "")))
+    conn.sync_connection.info[_OUTBOX_FLAG] = True  # type: ignore[union-attr]
+
+
+def on_outbox_commit(store: Store, callback: Callable[[], object]) -> Callable[[], None]:
+    """Call `callback` after each commit in this process that wrote pending deliveries.
+    Returns the function that removes the hook."""
+    sync_engine = store.engine.sync_engine
+
+    def committed(conn: Any) -> None:
+        if conn.info.pop(_OUTBOX_FLAG, False):
+            callback()
+
+    def rolled_back(conn: Any) -> None:
+        conn.info.pop(_OUTBOX_FLAG, None)
+
+    sa_event.listen(sync_engine, "commit", committed)
+    sa_event.listen(sync_engine, "rollback", rolled_back)
+
+    def remove() -> None:
+        sa_event.remove(sync_engine, "commit", committed)
+        sa_event.remove(sync_engine, "rollback", rolled_back)
+
+    return remove
+
+
+# Destinations as workers see them ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDestination:
+    """A destination's row with its secrets still encrypted, and its active headers."""
+
+    id: int
+    group_id: int | None
+    name: str
+    destination_url: str
+    verification_token: bytes
+    signing_secret: bytes
+    active: bool
+    updated_at: datetime
+    circuit: Circuit
+    headers: tuple[tuple[str, bytes], ...] = field(default=())
+
+    def __repr__(self) -> str:  # never show secrets, even encrypted
+        return f"StoredDestination(id={self.id}, name={self.name!r})"
+
+
+async def load_destinations(conn: AsyncConnection) -> list[StoredDestination]:
+    """Every active destination with its active headers (two queries)."""
+    rows = (await conn.execute(sa.select(_dest).where(_dest.c.active.is_(True)))).all()
+    headers: dict[int, list[tuple[str, bytes]]] = {}
+    if rows:
+        h = streaming_headers
+        query = (
+            sa.select(h.c.destination_id, h.c.key, h.c.value)
+            .where(h.c.active.is_(True), h.c.destination_id.in_([r.id for r in rows]))
+            .order_by(h.c.id)
+        )
+        for dest_id, key, value in await conn.execute(query):
+            headers.setdefault(dest_id, []).append((key, bytes(value)))
+    return [
+        StoredDestination(
+            id=r.id,
+            group_id=r.group_id,
+            name=r.name,
+            destination_url=r.destination_url,
+            verification_token=bytes(r.verification_token),
+            signing_secret=bytes(r.signing_secret),
+            active=r.active,
+            updated_at=as_utc(r.updated_at),
+            circuit=_circuit(r.circuit_state, r.consecutive_failures, r.circuit_open_until),
+            headers=tuple(headers.get(r.id, ())),
+        )
+        for r in rows
+    ]
+
+
+def _circuit(state: str, failures: int, open_until: datetime | None) -> Circuit:
+    return Circuit(
+        CircuitState(state), failures, as_utc(open_until) if open_until is not None else None
+    )
+
+
+# Claims -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A leased delivery with the event it carries."""
+
+    delivery_id: int
+    destination_id: int
+    attempts: int  # including this one
+    created_at: datetime
+    event: AuditEvent
+    probe: bool = False
+
+
+async def claim(
+    conn: AsyncConnection,
+    wanted: dict[int, int],
+    now: datetime,
+    lease_until: datetime,
+    *,
+    probes: frozenset[int] = frozenset(),
+) -> list[Claimed]:
+    """Lease up to `wanted[destination_id]` due deliveries of each active destination."""
+    wanted = {d: n for d, n in wanted.items() if n > 0}
+    if not wanted:
+        return []
+    if conn.dialect.name == "postgresql":
+        # One round trip: claim and read the events in the same statement.
+        result = await conn.execute(
+            _PG_CLAIM,
+            {
+                "ids": list(wanted),
+                "ns": list(wanted.values()),
+                "now": now,
+                "lease": lease_until,
+            },
+        )
+        events: dict[int, AuditEvent] = {}
+        claimed = []
+        for row in result:
+            m = row._mapping
+            event = events.get(m["id"])
+            if event is None:
+                event = events[m["id"]] = event_from_row(row)
+            claimed.append(
+                Claimed(
+                    delivery_id=m["delivery_id"],
+                    destination_id=m["delivery_destination_id"],
+                    attempts=m["delivery_attempts"],
+                    created_at=as_utc(m["delivery_created_at"]),
+                    event=event,
+                    probe=m["delivery_destination_id"] in probes,
+                )
+            )
+        return claimed
+    rows: list[sa.Row[Any]] = []
+    d = deliveries
+    for destination_id, n in wanted.items():
+        due = (
+            sa.select(d.c.id)
+            .where(
+                d.c.destination_id == destination_id,
+                d.c.state == PENDING,
+                d.c.next_attempt_at <= now,
+                sa.exists().where(_dest.c.id == destination_id, _dest.c.active.is_(True)),
+            )
+            .order_by(d.c.next_attempt_at)
+            .limit(n)
+        )
+        statement = (
+            d.update()
+            .where(d.c.id.in_(due.scalar_subquery()))
+            .values(
+                next_attempt_at=lease_until,
+                lease_expires_at=lease_until,
+                attempts=d.c.attempts + 1,
+            )
+            .returning(d.c.id, d.c.event_id, d.c.destination_id, d.c.attempts, d.c.created_at)
+        )
+        rows.extend(await conn.execute(statement))
+    if not rows:
+        return []
+    event_ids = list({r.event_id for r in rows})
+    by_id = {
+        e.id: e
+        for e in map(
+            event_from_row,
+            await conn.execute(sa.select(audit_events).where(audit_events.c.id.in_(event_ids))),
+        )
+    }
+    return [
+        Claimed(
+            delivery_id=r.id,
+            destination_id=r.destination_id,
+            attempts=r.attempts,
+            created_at=as_utc(r.created_at),
+            event=by_id[r.event_id],
+            probe=r.destination_id in probes,
+        )
+        for r in rows
+    ]
+
+
+async def take_probe(
+    conn: AsyncConnection, destination_id: int, now: datetime, lease_until: datetime
+) -> bool:
+    """Take the one probe of an open circuit that is due; False when another worker has it."""
+    result = await conn.execute(
+        _dest.update()
+        .where(
+            _dest.c.id == destination_id,
+            _dest.c.circuit_state == CircuitState.OPEN.value,
+            sa.or_(_dest.c.circuit_open_until.is_(None), _dest.c.circuit_open_until <= now),
+        )
+        .values(circuit_open_until=lease_until)
+    )
+    return result.rowcount == 1
+
+
+async def close_circuit(conn: AsyncConnection, destination_id: int) -> None:
+    """Close a circuit whose probe found nothing to send: there is no backlog to protect."""
+    await conn.execute(
+        _dest.update()
+        .where(_dest.c.id == destination_id)
+        .values(
+            circuit_state=CircuitState.CLOSED.value, consecutive_failures=0, circuit_open_until=None
+        )
+    )
+
+
+# Outcomes -----------------------------------------------------------------------------------
+
+
+class Settle(StrEnum):
+    DELIVERED = "delivered"  # deleted
+    RETRY = "retry"  # rescheduled at `at`
+    FAILED = "failed"  # older than the maximum age: kept, never retried
+    GONE = "gone"  # 410: the destination is deactivated; the delivery waits for reactivation
+    RELEASE = "release"  # not attempted (shutdown): due again at once, attempt not counted
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    delivery_id: int
+    destination_id: int
+    settle: Settle
+    at: datetime | None = None  # RETRY: the next attempt
+    error: str | None = None
+    probe: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Deactivated:
+    id: int
+    group_id: int | None
+    name: str
+    destination_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    deactivated: list[Deactivated]
+    circuits: dict[int, Circuit]  # destinations whose health changed, as written
+
+
+async def record_outcomes(
+    conn: AsyncConnection, results: Sequence[Result], now: datetime, policy: CircuitPolicy
+) -> Settled:
+    """Settle a batch of attempts and update their destinations' health, in a few statements."""
+    d = deliveries
+    by_kind: dict[Settle, list[Result]] = {}
+    for r in results:
+        by_kind.setdefault(r.settle, []).append(r)
+    if done := by_kind.get(Settle.DELIVERED):
+        await conn.execute(d.delete().where(d.c.id.in_([r.delivery_id for r in done])))
+    reschedule = d.update().where(d.c.id == sa.bindparam("b_id"))
+    if retry := by_kind.get(Settle.RETRY):
+        await conn.execute(
+            reschedule.values(
+                next_attempt_at=sa.bindparam("b_at"),
+                lease_expires_at=None,
+                last_error=sa.bindparam("b_error"),
+            ),
+            [{"b_id": r.delivery_id, "b_at": r.at, "b_error": _clip(r.error)} for r in retry],
+        )
+    if failed := by_kind.get(Settle.FAILED):
+        await conn.execute(
+            reschedule.values(state=FAILED, lease_expires_at=None, last_error=sa.bindparam("b_e")),
+            [{"b_id": r.delivery_id, "b_e": _clip(r.error)} for r in failed],
+        )
+    if gone := by_kind.get(Settle.GONE):
+        await conn.execute(
+            d.update()
+            .where(d.c.id.in_([r.delivery_id for r in gone]))
+            .values(next_attempt_at=now, lease_expires_at=None, last_error="410 Gone")
+        )
+    if released := by_kind.get(Settle.RELEASE):
+        await conn.execute(
+            d.update()
+            .where(d.c.id.in_([r.delivery_id for r in released]))
+            .values(next_attempt_at=now, lease_expires_at=None, attempts=d.c.attempts - 1)
+        )
+    circuits = await _update_health(conn, results, now, policy)
+    deactivated: list[Deactivated] = []
+    if gone:
+        statement = (
+            _dest.update()
+            .where(_dest.c.id.in_({r.destination_id for r in gone}), _dest.c.active.is_(True))
+            .values(active=False, updated_at=now)
+            .returning(_dest.c.id, _dest.c.group_id, _dest.c.name, _dest.c.destination_url)
+        )
+        deactivated = [Deactivated(*row) for row in await conn.execute(statement)]
+    return Settled(deactivated, circuits)
+
+
+def _clip(error: str | None) -> str | None:
+    return error[:ERROR_MAX_LENGTH] if error else error
+
+
+async def _update_health(
+    conn: AsyncConnection, results: Sequence[Result], now: datetime, policy: CircuitPolicy
+) -> dict[int, Circuit]:
+    attempted = [r for r in results if r.settle is not Settle.RELEASE]
+    if not attempted:
+        return {}
+    ids = sorted({r.destination_id for r in attempted})
+    if all(r.settle is Settle.DELIVERED for r in attempted):
+        # The common case, in one statement: successes to destinations already healthy.
+        healthy = await conn.execute(
+            _dest.update()
+            .where(
+                _dest.c.id.in_(ids),
+                _dest.c.circuit_state == CircuitState.CLOSED.value,
+                _dest.c.consecutive_failures == 0,
+            )
+            .values(last_success_at=now)
+        )
+        if healthy.rowcount == len(ids):
+            return {}
+    query = sa.select(
+        _dest.c.id, _dest.c.circuit_state, _dest.c.consecutive_failures, _dest.c.circuit_open_until
+    ).where(_dest.c.id.in_(ids))
+    if conn.dialect.name == "postgresql":
+        query = query.order_by(_dest.c.id).with_for_update()
+    before = {row.id: _circuit(*row[1:]) for row in await conn.execute(query)}
+    after = dict(before)
+    success: set[int] = set()
+    failure: dict[int, str | None] = {}
+    for r in attempted:
+        circuit = after.get(r.destination_id)
+        if circuit is None:  # destroyed meanwhile
+            continue
+        if r.settle is Settle.DELIVERED:
+            after[r.destination_id] = circuit.after_success()
+            success.add(r.destination_id)
+        else:
+            after[r.destination_id] = circuit.after_failure(now, policy, probe=r.probe)
+            failure[r.destination_id] = r.error
+    rows = [
+        {
+            "b_id": dest_id,
+            "b_state": circuit.state.value,
+            "b_failures": circuit.consecutive_failures,
+            "b_until": circuit.open_until,
+        }
+        for dest_id, circuit in after.items()
+        if circuit != before[dest_id]
+    ]
+    if rows:
+        await conn.execute(
+            _dest.update()
+            .where(_dest.c.id == sa.bindparam("b_id"))
+            .values(
+                circuit_state=sa.bindparam("b_state"),
+                consecutive_failures=sa.bindparam("b_failures"),
+                circuit_open_until=sa.bindparam("b_until"),
+            ),
+            rows,
+        )
+    if success:
+        await conn.execute(
+            _dest.update().where(_dest.c.id.in_(success)).values(last_success_at=now)
+        )
+    for dest_id, error in failure.items():
+        await conn.execute(
+            _dest.update()
+            .where(_dest.c.id == dest_id)
+            .values(last_failure_at=now, last_error=_clip(error))
+        )
+    reopened = [i for i in after if before[i].state is CircuitState.OPEN and i in success]
+    if reopened:  # the circuit closed: its backlog is due at once instead of at its backoff
+        d = deliveries
+        await conn.execute(
+            d.update()
+            .where(
+                d.c.destination_id.in_(reopened),
+                d.c.state == PENDING,
+                d.c.next_attempt_at > now,
+                sa.or_(d.c.lease_expires_at.is_(None), d.c.lease_expires_at <= now),
+            )
+            .values(next_attempt_at=now)
+        )
+    return {i: c for i, c in after.items() if c != before[i]}
+
+
+# Inspection ---------------------------------------------------------------------------------
+
+
+async def count_by_state(conn: AsyncConnection) -> dict[str, int]:
+    """How many deliveries are pending and failed (delivered ones are deleted)."""
+    query = sa.select(deliveries.c.state, sa.func.count()).group_by(deliveries.c.state)
+    return {state: count for state, count in await conn.execute(query)}

@@ -1,0 +1,361 @@
+"""The delivery worker: claim due deliveries in batches, POST them concurrently within each
+destination's budget, settle the outcomes in batches. Any number of workers may run against
+PostgreSQL; SQLite supports one worker process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter, defaultdict, deque
+from contextlib import suppress
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from auditwire.config import Settings
+from auditwire.crypto import SecretBox
+from auditwire.domain.events import utcnow
+from auditwire.domain.retry import CircuitPolicy, Gate, RetryPolicy
+from auditwire.errors import StorageError
+from auditwire.store import Store
+from auditwire.store import deliveries as deliveries_store
+from auditwire.store.deliveries import Claimed, Result, Settle, Settled
+from auditwire.streaming.destinations import DestinationCache, DestinationConfig
+from auditwire.streaming.sender import Attempt, Sender
+from auditwire.streaming.settle import judge, write_outcomes
+from auditwire.streaming.wakeup import listen
+
+REFRESH_INTERVAL = 0.5  # seconds between re-reads of the destinations' rows
+STORAGE_RETRY = 1.0  # seconds before retrying after a database error
+REFILL_FRACTION = 4  # claim again once a quarter of a destination's budget is free
+# A healthy destination keeps this many budgets' worth of claimed deliveries at hand, so the
+# next POST starts as soon as one finishes instead of after a round trip to the database.
+PREFETCH = 8
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryWorker:
+    """Delivers pending deliveries until stopped. `start()` then `stop()`; both idempotent."""
+
+    def __init__(
+        self, settings: Settings, store: Store, box: SecretBox, *, sender: Sender | None = None
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._cache = DestinationCache(box, allow_local=settings.allow_local_requests)
+        self._sender = sender or Sender(
+            timeout=settings.delivery_timeout,
+            connections=settings.delivery_concurrency,
+            allow_local_requests=settings.allow_local_requests,
+        )
+        self._retry = RetryPolicy(
+            settings.delivery_retry_base, settings.delivery_retry_max, settings.delivery_max_age
+        )
+        self._circuit = CircuitPolicy(
+            settings.delivery_circuit_failures,
+            settings.delivery_circuit_probe_base,
+            settings.delivery_circuit_probe_max,
+        )
+        self._per_destination = settings.delivery_concurrency_per_destination
+        self._refill = max(1, self._per_destination // REFILL_FRACTION)
+        self._wake = asyncio.Event()
+        self._results_ready = asyncio.Event()
+        self._results: list[Result] = []
+        self._in_flight: defaultdict[int, int] = defaultdict(int)
+        self._queued: defaultdict[int, deque[tuple[Claimed, bytes, float]]] = defaultdict(deque)
+        self._held = 0  # claimed deliveries in flight or queued here
+        self._proven: set[int] = set()  # destinations that answered 2xx to this worker
+        self._total_in_flight = 0
+        self._sending: set[asyncio.Task[None]] = set()
+        self._claimer: asyncio.Task[None] | None = None
+        self._settler: asyncio.Task[None] | None = None
+        self._listener: asyncio.Task[None] | None = None
+        self._remove_hook: object = None
+        self._stopping = False
+        self._closing = False
+        self._refresh_due = 0.0
+        self._rotation = 0
+        self.stats: Counter[str] = Counter()
+
+    # Life cycle -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._claimer is not None:
+            return
+        loop = asyncio.get_running_loop()
+        await self._sender.start()
+        # Commits may happen on another thread's loop (a server in a thread): hop safely.
+        self._remove_hook = deliveries_store.on_outbox_commit(
+            self._store, lambda: loop.call_soon_threadsafe(self._wake.set)
+        )
+        self._claimer = asyncio.create_task(self._claim_loop(), name="delivery-claim")
+        self._settler = asyncio.create_task(self._settle_loop(), name="delivery-settle")
+        if not self._store.is_sqlite:
+            self._listener = asyncio.create_task(
+                listen(self._store.url, lambda: self._wake.set()), name="delivery-listen"
+            )
+
+    def wake(self) -> None:
+        """Look for due deliveries now rather than at the next poll."""
+        self._wake.set()
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop claiming, give requests in flight `grace` seconds (default from the settings)
+        to finish, release the leases of the rest, and settle every outcome."""
+        if self._claimer is None or self._stopping:
+            return
+        self._stopping = True
+        self._wake.set()
+        await self._claimer
+        for destination_id in list(self._queued):  # claimed, not started: others may take them
+            self._release_queued(destination_id)
+        if self._sending:
+            bound = self._settings.delivery_shutdown_grace if grace is None else grace
+            _done, late = await asyncio.wait(set(self._sending), timeout=bound)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        self._closing = True
+        self._results_ready.set()
+        if self._settler is not None:
+            await self._settler
+        if self._listener is not None:
+            self._listener.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._listener
+        await self._sender.close()
+        if callable(self._remove_hook):
+            self._remove_hook()
+
+    @property
+    def in_flight(self) -> int:
+        return self._total_in_flight
+
+    # Claiming ---------------------------------------------------------------------------------
+
+    async def _claim_loop(self) -> None:
+        poll = self._settings.delivery_poll_interval
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                more = await self._claim_once()
+            except StorageError as error:
+                log.warning("claiming deliveries failed: %s", error)
+                more = False
+                await asyncio.sleep(STORAGE_RETRY)
+            if more and not self._stopping:
+                await asyncio.sleep(0)
+                continue
+            with suppress(TimeoutError):
+                async with asyncio.timeout(poll):
+                    await self._wake.wait()
+
+    async def _refresh(self) -> None:
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._refresh_due:
+            return
+        async with self._store.read() as conn:
+            rows = await deliveries_store.load_destinations(conn)
+        self._cache.update(rows)
+        self._refresh_due = loop.time() + REFRESH_INTERVAL
+
+    async def _claim_once(self) -> bool:
+        """Claim what the budgets allow; True when a destination may have more due at once."""
+        await self._refresh()
+        now = utcnow()
+        free_total = PREFETCH * self._settings.delivery_concurrency - self._held
+        wanted: dict[int, int] = {}
+        probe_candidates: list[int] = []
+        configs = list(self._cache.by_id.values())
+        if configs:  # rotate so that under the global cap no destination always comes last
+            self._rotation = (self._rotation + 1) % len(configs)
+            configs = configs[self._rotation :] + configs[: self._rotation]
+        for config in configs:
+            if free_total <= 0:
+                break
+            held = self._in_flight[config.id] + len(self._queued[config.id])
+            gate = config.circuit.gate(now)
+            if gate is Gate.SEND:
+                healthy = config.circuit.consecutive_failures == 0 and config.id in self._proven
+                capacity = self._per_destination * (PREFETCH if healthy else 1)
+                n = min(capacity - held, self._settings.delivery_batch_size, free_total)
+                if n >= self._refill or (n > 0 and held == 0):
+                    wanted[config.id] = n
+                    free_total -= n
+            elif gate is Gate.PROBE and held == 0:
+                probe_candidates.append(config.id)
+                free_total -= 1
+        if not wanted and not probe_candidates:
+            return False
+        # Outcomes waiting to be written ride along: one transaction instead of two.
+        outcomes, self._results = self._results, []
+        try:
+            async with self._store.write() as conn:
+                settled = None
+                if outcomes:
+                    settled = await write_outcomes(conn, outcomes, now, self._circuit)
+                    for destination_id, circuit in settled.circuits.items():
+                        if circuit.gate(now) is not Gate.SEND:
+                            wanted.pop(destination_id, None)
+                    for gone in settled.deactivated:
+                        wanted.pop(gone.id, None)
+                claimed, probes = await self._claim_in(conn, wanted, probe_candidates, now)
+        except BaseException:
+            self._results[:0] = outcomes  # not written: the settle loop tries again
+            self._results_ready.set()
+            raise
+        if settled is not None:
+            self._settled(outcomes, settled)
+        got = Counter(c.destination_id for c in claimed)
+        if probes:
+            self._refresh_due = 0.0
+        self.stats["claims"] += 1
+        self.stats["claimed"] += len(claimed)
+        bodies: dict[int, bytes] = {}
+        # A queued delivery must start while its lease still covers a whole attempt.
+        lease = self._settings.delivery_lease
+        start_by = asyncio.get_running_loop().time() + max(
+            lease - self._settings.delivery_timeout, lease / 2
+        )
+        for item in claimed:
+            body = bodies.get(item.event.id)
+            if body is None:
+                body = bodies[item.event.id] = item.event.stream_body()
+            self._queued[item.destination_id].append((item, body, start_by))
+            self._held += 1
+        for destination_id in got:
+            self._pump(destination_id)
+        return any(got[d] == n and d in self._cache.by_id for d, n in wanted.items()) and (
+            self._held < PREFETCH * self._settings.delivery_concurrency
+        )
+
+    async def _claim_in(
+        self,
+        conn: AsyncConnection,
+        wanted: dict[int, int],
+        probe_candidates: list[int],
+        now: datetime,
+    ) -> tuple[list[Claimed], set[int]]:
+        lease_until = now + timedelta(seconds=self._settings.delivery_lease)
+        probes: set[int] = set()
+        for destination_id in probe_candidates:
+            if await deliveries_store.take_probe(conn, destination_id, now, lease_until):
+                probes.add(destination_id)
+                wanted[destination_id] = 1
+        claimed = await deliveries_store.claim(
+            conn, wanted, now, lease_until, probes=frozenset(probes)
+        )
+        got = {c.destination_id for c in claimed}
+        for destination_id in probes - got:
+            await deliveries_store.close_circuit(conn, destination_id)
+        return claimed, probes
+
+    def _release_queued(self, destination_id: int) -> None:
+        queue = self._queued.get(destination_id)
+        while queue:
+            item, _body, _start_by = queue.popleft()
+            self._held -= 1
+            self._results.append(Result(item.delivery_id, item.destination_id, Settle.RELEASE))
+        self._results_ready.set()
+
+    def _pump(self, destination_id: int) -> None:
+        """Start queued deliveries of a destination while its budget and the global cap allow."""
+        queue = self._queued[destination_id]
+        cap = self._settings.delivery_concurrency
+        while (
+            queue
+            and self._in_flight[destination_id] < self._per_destination
+            and self._total_in_flight < cap
+        ):
+            item, body, start_by = queue.popleft()
+            if asyncio.get_running_loop().time() > start_by:  # too late: let it be claimed anew
+                self._held -= 1
+                self._results.append(Result(item.delivery_id, destination_id, Settle.RELEASE))
+                self._results_ready.set()
+                continue
+            self._dispatch(item, self._cache.by_id.get(destination_id), body)
+
+    def _dispatch(self, item: Claimed, config: DestinationConfig | None, body: bytes) -> None:
+        self._in_flight[item.destination_id] += 1
+        self._total_in_flight += 1
+        task = asyncio.create_task(
+            self._deliver(item, config, body), name=f"delivery-{item.delivery_id}"
+        )
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    # Sending ----------------------------------------------------------------------------------
+
+    async def _deliver(self, item: Claimed, config: DestinationConfig | None, body: bytes) -> None:
+        result = Result(item.delivery_id, item.destination_id, Settle.RELEASE)
+        try:
+            if config is None:  # created after our last refresh: send it on the next claim
+                return
+            attempt = await self._sender.send(config, item.event.id, item.event.event_type, body)
+            result = judge(item, attempt, utcnow(), self._retry)
+        except Exception as error:  # a bug must not lose the delivery: retry it later
+            log.exception("delivering %s failed unexpectedly", item.delivery_id)
+            result = judge(item, Attempt(None, error=type(error).__name__), utcnow(), self._retry)
+        finally:
+            destination_id = item.destination_id
+            self._in_flight[destination_id] -= 1
+            self._total_in_flight -= 1
+            self._held -= 1
+            self._results.append(result)
+            self._results_ready.set()
+            if not self._stopping:
+                self._pump(destination_id)
+                if self._total_in_flight == self._settings.delivery_concurrency - 1:
+                    for other in list(self._queued):  # the global cap was full: others wait
+                        self._pump(other)
+                if len(self._queued[destination_id]) < self._per_destination:
+                    self._wake.set()
+
+    # Settling ---------------------------------------------------------------------------------
+
+    async def _settle_loop(self) -> None:
+        while True:
+            await self._results_ready.wait()
+            self._results_ready.clear()
+            batch, self._results = self._results, []
+            if batch:
+                # Shielded: a cancellation must not leave a written outcome half-recorded.
+                await asyncio.shield(self._settle(batch))
+            if self._closing and not self._results:
+                return
+
+    async def _settle(self, batch: list[Result]) -> None:
+        while True:
+            now = utcnow()
+            try:
+                async with self._store.write() as conn:
+                    settled = await write_outcomes(conn, batch, now, self._circuit)
+                break
+            except StorageError as error:
+                if self._closing:  # the leases expire and the deliveries are sent again
+                    log.warning("could not record %d outcomes at shutdown: %s", len(batch), error)
+                    return
+                log.warning("recording outcomes failed, retrying: %s", error)
+                await asyncio.sleep(STORAGE_RETRY)
+        self._settled(batch, settled)
+
+    def _settled(self, batch: list[Result], settled: Settled) -> None:
+        self.stats["settles"] += 1
+        for result in batch:
+            self.stats[result.settle.value] += 1
+        for result in batch:
+            if result.settle is Settle.DELIVERED:
+                self._proven.add(result.destination_id)
+            elif result.settle is not Settle.RELEASE:
+                self._proven.discard(result.destination_id)
+        now = utcnow()
+        for destination_id, circuit in settled.circuits.items():
+            self._cache.set_circuit(destination_id, circuit)
+            if circuit.gate(now) is not Gate.SEND:
+                self._release_queued(destination_id)  # the circuit opened: hold them back
+        for gone in settled.deactivated:
+            self._cache.drop(gone.id)
+            self._release_queued(gone.id)
+            log.warning("destination %s answered 410 Gone and was deactivated", gone.id)
+        self._wake.set()

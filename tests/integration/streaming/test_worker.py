@@ -1,0 +1,89 @@
+"""The worker's life cycle: graceful shutdown, configuration refresh, the in-process worker."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from auditwire.api.app import create_app
+from auditwire.cli import build_parser
+from auditwire.config import Settings
+from auditwire.services.container import Services
+from auditwire.store.schema import streaming_headers
+from tests.integration.streaming.factories import (
+    add_destination,
+    add_header,
+    delivery_rows,
+    eventually,
+    record,
+    user_event,
+)
+from tests.integration.streaming.receivers import Receiver, serve
+from tests.integration.streaming.test_failures import blackhole
+
+
+async def test_stopping_releases_the_leases_of_requests_that_did_not_finish(
+    services: Services, start_worker: Callable[..., Any]
+) -> None:
+    async with blackhole() as (url, held):
+        await add_destination(services, url)
+        worker = await start_worker(delivery_timeout=30.0)
+        await record(services, [user_event() for _ in range(40)])
+
+        async def all_connected() -> bool:
+            return len(held) >= 16
+
+        await eventually(all_connected)
+        await worker.stop(grace=0.1)
+        rows = await delivery_rows(services)
+    assert len(rows) == 40
+    assert all(row.lease_expires_at is None for row in rows)
+    assert all(row.attempts == 0 for row in rows)  # never answered: not counted as attempts
+
+
+async def test_a_changed_header_value_is_sent_from_then_on(
+    services: Services, start_worker: Callable[..., Any]
+) -> None:
+    async with serve(Receiver()) as receiver:
+        destination = await add_destination(services, receiver.url)
+        await add_header(services, destination.id, "X-Tenant", "old")
+        await start_worker()
+        first = await record(services, [user_event()])
+        await receiver.wait_for(set(first))
+        async with services.store.write() as conn:
+            await conn.execute(
+                streaming_headers.update()
+                .where(streaming_headers.c.destination_id == destination.id)
+                .values(value=services.box.encrypt("new"))
+            )
+        # Without touching the destination's updated_at: the worker re-reads destinations
+        # every REFRESH_INTERVAL, so the new value is sent from then on.
+        later: list[int] = []
+        for _ in range(2000):
+            later += await record(services, [user_event()])
+            await receiver.wait_for(set(later))
+            if receiver.received[-1].headers["X-Tenant"] == "new":
+                break
+    values = [r.headers["X-Tenant"] for r in sorted(receiver.received, key=lambda r: r.event_id)]
+    assert values[0] == "old"
+    switched = values.index("new")
+    assert set(values[switched:]) == {"new"}
+
+
+async def test_the_app_runs_a_worker_in_its_process_when_asked(
+    services: Services, fast_settings: Settings
+) -> None:
+    app = create_app(fast_settings, services.store, worker=True)
+    async with serve(Receiver()) as receiver:
+        await add_destination(services, receiver.url)
+        async with app.router.lifespan_context(app):
+            ids = await record(services, [user_event() for _ in range(10)])
+            await receiver.wait_for(set(ids))
+    assert set(receiver.delivered) == set(ids)
+
+
+def test_serve_runs_the_worker_unless_told_not_to() -> None:
+    parser = build_parser()
+    assert parser.parse_args(["serve"]).no_worker is False
+    assert parser.parse_args(["serve", "--no-worker"]).no_worker is True
+    assert parser.parse_args(["worker"]).command == "worker"
