@@ -33,6 +33,7 @@ def create_app(settings: Settings, store: Store | None = None, *, worker: bool =
 
             delivery = DeliveryWorker(settings, active_store, app.state.services.box)
             await delivery.start()
+            app.state.delivery_worker = delivery
             app.state.readiness_checks["worker_check"] = worker_check(delivery)
         try:
             yield
