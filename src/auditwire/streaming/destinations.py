@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -11,12 +12,15 @@ from auditwire import __version__
 from auditwire.crypto import SecretBox
 from auditwire.domain.retry import Circuit
 from auditwire.domain.signing import signing_key
+from auditwire.errors import StorageError
 from auditwire.store.deliveries import StoredDestination
 from auditwire.streaming.guard import literal_block
 
 TOKEN_HEADER = "X-Gitlab-Event-Streaming-Token"
 EVENT_TYPE_HEADER = "X-Gitlab-Audit-Event-Type"
 USER_AGENT = f"auditwire/{__version__}"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -87,7 +91,12 @@ class DestinationCache:
             if known is not None and known.fingerprint == _fingerprint(stored):
                 fresh[stored.id] = replace(known, circuit=stored.circuit)
             else:
-                fresh[stored.id] = build_config(stored, self._box, allow_local=self._allow_local)
+                try:
+                    fresh[stored.id] = build_config(
+                        stored, self._box, allow_local=self._allow_local
+                    )
+                except (StorageError, ValueError) as error:  # skip it, keep the others going
+                    log.error("destination %s cannot be used: %s", stored.id, error)
         self.by_id = fresh
 
     def set_circuit(self, destination_id: int, circuit: Circuit) -> None:

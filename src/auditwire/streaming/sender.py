@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass
 
@@ -16,6 +15,7 @@ from auditwire.streaming.guard import GuardedResolver
 TIMEOUT = 8.0  # seconds: GitLab's open, read and write timeouts
 RESPONSE_BODY_LIMIT = 64 * 1024  # bytes read from a response; the rest is dropped
 KEEPALIVE = 30.0  # seconds an idle connection is kept for the next POST
+TOTAL_FACTOR = 3  # a whole request may take this many timeouts at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +38,10 @@ class Sender:
         connections: int = 256,
         allow_local_requests: bool = False,
     ) -> None:
+        # `total` bounds a receiver that trickles its answer a byte at a time.
         self._timeout = aiohttp.ClientTimeout(
-            total=None, connect=timeout, sock_connect=timeout, sock_read=timeout
+            total=timeout * TOTAL_FACTOR, connect=timeout, sock_connect=timeout, sock_read=timeout
         )
-        self._write_bound = timeout
         self._connections = connections
         self._allow_local = allow_local_requests
         self._session: aiohttp.ClientSession | None = None
@@ -83,13 +83,11 @@ class Sender:
         headers["webhook-timestamp"] = str(timestamp)
         headers["webhook-signature"] = sign(destination.signing_key, message_id, timestamp, body)
         try:
-            # The total bound covers a receiver that trickles its answer byte by byte.
-            async with asyncio.timeout(self._write_bound * 3):
-                async with self._session.post(
-                    destination.url, data=body, headers=headers, allow_redirects=False
-                ) as response:
-                    await _drain(response)
-                    return Attempt(response.status, response.headers.get("Retry-After"))
+            async with self._session.post(
+                destination.url, data=body, headers=headers, allow_redirects=False
+            ) as response:
+                await _drain(response)
+                return Attempt(response.status, response.headers.get("Retry-After"))
         except TimeoutError:
             return Attempt(None, error="timed out")
         except aiohttp.ClientError as error:

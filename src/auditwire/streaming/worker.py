@@ -29,6 +29,7 @@ from auditwire.streaming.wakeup import listen
 
 REFRESH_INTERVAL = 0.5  # seconds between re-reads of the destinations' rows
 STORAGE_RETRY = 1.0  # seconds before retrying after a database error
+SETTLE_LINGER = 0.02  # seconds outcomes may wait to be written together
 REFILL_FRACTION = 4  # claim again once a quarter of a destination's budget is free
 # A healthy destination keeps this many budgets' worth of claimed deliveries at hand, so the
 # next POST starts as soon as one finishes instead of after a round trip to the database.
@@ -155,6 +156,10 @@ class DeliveryWorker:
                 log.warning("claiming deliveries failed: %s", error)
                 more = False
                 await asyncio.sleep(STORAGE_RETRY)
+            except Exception:  # a bug must not stop deliveries for good: log, then go on
+                log.exception("claiming deliveries failed")
+                more = False
+                await asyncio.sleep(STORAGE_RETRY)
             if more and not self._stopping:
                 await asyncio.sleep(0)
                 continue
@@ -191,7 +196,10 @@ class DeliveryWorker:
                 healthy = config.circuit.consecutive_failures == 0 and config.id in self._proven
                 capacity = self._per_destination * (PREFETCH if healthy else 1)
                 n = min(capacity - held, self._settings.delivery_batch_size, free_total)
-                if n >= self._refill or (n > 0 and held == 0):
+                # Refill a prefetching destination by half its capacity at a time: fewer,
+                # larger claims (each one is a transaction).
+                refill = capacity // 2 if healthy else self._refill
+                if n >= refill or (n > 0 and held == 0):
                     wanted[config.id] = n
                     free_total -= n
             elif gate is Gate.PROBE and held == 0:
@@ -331,6 +339,10 @@ class DeliveryWorker:
     async def _settle_loop(self) -> None:
         while True:
             await self._results_ready.wait()
+            if not self._closing:
+                # Let outcomes gather (and ride along with the next claim when one comes):
+                # the deliveries stay leased meanwhile, so waiting loses nothing.
+                await asyncio.sleep(SETTLE_LINGER)
             self._results_ready.clear()
             batch, self._results = self._results, []
             if batch:
@@ -346,7 +358,7 @@ class DeliveryWorker:
                 async with self._store.write() as conn:
                     settled = await write_outcomes(conn, batch, now, self._circuit)
                 break
-            except StorageError as error:
+            except Exception as error:  # StorageError, or a bug: the outcomes are kept
                 if self._closing:  # the leases expire and the deliveries are sent again
                     log.warning("could not record %d outcomes at shutdown: %s", len(batch), error)
                     return
