@@ -55,7 +55,7 @@ DELIVERIES = Counter(
 )
 DELIVERY_LATENCY = Histogram(
     "auditwire_delivery_latency_seconds",
-    "Time from an event's recording to its delivery, by destination kind.",
+    "Time from an event's recording (or its replay) to its delivery, by destination kind.",
     ["kind"],
     buckets=DELIVERY_LATENCY_BUCKETS,
 )

@@ -59,9 +59,11 @@ def attempted(
     kind = kind_of(config)
     DELIVERIES.labels(outcome.value, kind.value).inc()
     if outcome is AttemptOutcome.DELIVERED:
+        # From the delivery's creation: the event's recording, or its replay or retry (an
+        # event's own created_at may be back-dated by its producer).
         finished = started_at + timedelta(seconds=seconds)
         DELIVERY_LATENCY.labels(kind.value).observe(
-            max(0.0, (finished - item.event.created_at).total_seconds())
+            max(0.0, (finished - item.created_at).total_seconds())
         )
     else:
         log.warning(
