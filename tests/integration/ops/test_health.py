@@ -124,3 +124,18 @@ async def test_the_delivery_log_pages_newest_first_and_filters_by_outcome(
     retries = (await destination_view(outcome="RETRY"))["deliveries"]["nodes"]
     assert [n["eventId"] for n in retries] == ["104", "102", "100"]
     assert {n["outcome"] for n in retries} == {"RETRY"}
+
+
+async def test_a_deactivated_destination_is_inactive_and_keeps_its_backlog(
+    services: Services, owned: Owned, destination_view: DestinationView
+) -> None:
+    destination = await services.destinations.create_group_destination(
+        owned.actor, group_path="acme", destination_url="http://127.0.0.1:9/hook", name="siem"
+    )
+    await record(services, [group_event(owned.group.id, "acme")])
+    await services.destinations.update_destination(
+        owned.actor, destination.id, instance=False, active=False
+    )
+    health = (await destination_view())["health"]
+    assert health["state"] == "INACTIVE"
+    assert health["pendingCount"] == 2  # its creation event and ours wait for reactivation

@@ -128,6 +128,12 @@ async def test_failed_attempts_and_circuit_changes_log_json_lines_without_secret
                 return any(r.getMessage() == "destination circuit opened" for r in caplog.records)
 
             await eventually(circuit_logged)
+            receiver.behaviour = failing_first(0, 200)  # back: the next probe closes it
+
+            async def closed_logged() -> bool:
+                return any(r.getMessage() == "destination circuit closed" for r in caplog.records)
+
+            await eventually(closed_logged)
     lines = [JsonFormatter().format(r) for r in caplog.records]
     failed = [r for r in caplog.records if r.getMessage() == "delivery attempt failed"]
     assert len(failed) >= 2
@@ -140,6 +146,7 @@ async def test_failed_attempts_and_circuit_changes_log_json_lines_without_secret
     assert (first.error, first.outcome, first.event_type) == ("HTTP 502", "retry", "user_created")
     opened: Any = next(r for r in caplog.records if r.getMessage() == "destination circuit opened")
     assert (opened.destination_id, opened.consecutive_failures) == (destination.id, 2)
+    assert opened.levelname == "WARNING" and opened.open_until is not None
     for secret in (destination.token, destination.signing_secret, header_value, "query-secret"):
         assert not any(secret in line for line in lines), secret
 
