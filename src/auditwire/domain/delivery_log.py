@@ -39,8 +39,8 @@ class DestinationKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class AttemptRecord:
-    """One POST to a destination and what came of it. `status_code` is None when no response
-    came; `error` then says why."""
+    """One POST to a destination and what came of it, stamped when it ended. `status_code` is
+    None when no response came; `error` then says why."""
 
     destination_id: int
     event_id: int

@@ -46,11 +46,14 @@ def attempted(
         return result
     duration_ms = max(0, round(seconds * 1000))
     error = result.error if outcome is not AttemptOutcome.DELIVERED else None
+    # Stamped when the attempt ended: records are written in that order, so the log read
+    # newest first by id is also ordered by this time.
+    finished = started_at + timedelta(seconds=seconds)
     record = AttemptRecord(
         destination_id=item.destination_id,
         event_id=item.event.id,
         event_type=item.event.event_type,
-        attempted_at=started_at,
+        attempted_at=finished,
         duration_ms=duration_ms,
         outcome=outcome,
         status_code=attempt.status,
@@ -61,7 +64,6 @@ def attempted(
     if outcome is AttemptOutcome.DELIVERED:
         # From the delivery's creation: the event's recording, or its replay or retry (an
         # event's own created_at may be back-dated by its producer).
-        finished = started_at + timedelta(seconds=seconds)
         DELIVERY_LATENCY.labels(kind.value).observe(
             max(0.0, (finished - item.created_at).total_seconds())
         )

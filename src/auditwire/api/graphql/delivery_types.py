@@ -82,7 +82,9 @@ class DeliveryAttemptType:
         description="ID of the audit event: the `id` of the body and its `webhook-id` header."
     )
     event_type: str = strawberry.field(description="Type of the audit event.")
-    attempted_at: datetime = strawberry.field(description="Time the attempt started.")
+    attempted_at: datetime = strawberry.field(
+        description="Time the attempt ended: the response came, or the request failed."
+    )
     status_code: int | None = strawberry.field(
         description="HTTP status the destination answered; null when no response came."
     )
