@@ -92,7 +92,7 @@ async def test_a_failing_destination_shows_failing_then_circuit_open_then_recove
         assert [a["eventType"] for a in delivered if a["eventId"] == str(event_id)] == [
             "group_updated"
         ]
-    await eventually(lambda: _pending_is(destination_view, 0))
+        await eventually(lambda: _pending_is(destination_view, 0))
 
 
 async def _pending_is(view: DestinationView, count: int) -> bool:

@@ -53,6 +53,12 @@ async def _events_of_type(services: Services, event_type: str) -> list[dict[str,
         return [dict(r.details) for r in rows]
 
 
+async def _outbox_empty(services: Services) -> bool:
+    async with services.store.read() as conn:
+        count = await conn.execute(sa.select(sa.func.count()).select_from(deliveries))
+        return bool(count.scalar_one() == 0)
+
+
 async def test_a_replay_after_an_outage_redelivers_exactly_the_window_once(
     graphql: RunGraphQL, services: Services, owned: Owned, start_worker: Any
 ) -> None:
@@ -92,6 +98,7 @@ async def test_a_replay_after_an_outage_redelivers_exactly_the_window_once(
         worker = await start_worker()
         originals = set(before_window + in_window + after_window)
         await receiver.wait_for(originals)
+        await eventually(lambda: _outbox_empty(services))  # the creation event's too
         await worker.stop()
         assert originals <= set(receiver.delivered)  # then the receiver lost them: an outage
 
@@ -112,13 +119,7 @@ async def test_a_replay_after_an_outage_redelivers_exactly_the_window_once(
 
         await start_worker()
         await receiver.wait_for(set(in_window))
-
-        async def outbox_empty() -> bool:
-            async with services.store.read() as conn:
-                count = await conn.execute(sa.select(sa.func.count()).select_from(deliveries))
-                return bool(count.scalar_one() == 0)
-
-        await eventually(outbox_empty)
+        await eventually(lambda: _outbox_empty(services))
     assert dict(receiver.delivered) == {event_id: 1 for event_id in in_window}
     audited = await _events_of_type(services, "streaming_destination_replay")
     assert [d["queued"] for d in audited] == [3, 0]
