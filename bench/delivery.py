@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 import _receiver
 from auditwire.config import Settings, async_database_url
 from auditwire.crypto import SecretBox, load_or_create_key
-from auditwire.domain.events import Author, EntityType, NewAuditEvent, Target
+from auditwire.domain.events import AuditEvent, Author, EntityType, NewAuditEvent, Target
 from auditwire.domain.signing import new_signing_secret
 from auditwire.services import events as event_service
 from auditwire.store import Store
@@ -230,10 +230,8 @@ async def ingest(store: Store, count: int, batch: int = INGEST_BATCH) -> None:
 async def ceiling(control: Control, count: int) -> float:
     """Requests/s of a bare aiohttp loop: same concurrency, same payloads, same headers."""
     await control.reset(measure=True)
-    bodies = [
-        orjson.dumps({**event(n).full_details(), "id": n, "created_at": _now_stamp()})
-        for n in range(200)
-    ]
+    now = datetime.now(UTC)
+    bodies = [stored(event(n), n, now).stream_body() for n in range(count)]  # untimed
     headers = {"Content-Type": "application/json", "X-Gitlab-Event-Streaming-Token": "t" * 24}
     url = control.receiver.url()
     connector = aiohttp.TCPConnector(limit=CONCURRENCY)
@@ -245,8 +243,7 @@ async def ceiling(control: Control, count: int) -> float:
             while next_n < count:
                 n = next_n
                 next_n += 1
-                body = orjson.dumps({**orjson.loads(bodies[n % 200]), "id": n})
-                async with session.post(url, data=body, headers=headers) as response:
+                async with session.post(url, data=bodies[n], headers=headers) as response:
                     await response.read()
 
         started = time.time()
@@ -255,8 +252,26 @@ async def ceiling(control: Control, count: int) -> float:
     return count / elapsed
 
 
-def _now_stamp() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+def stored(new: NewAuditEvent, event_id: int, now: datetime) -> AuditEvent:
+    """The event as auditwire stores and streams it: the ceiling sends the same bytes."""
+    target = new.target
+    return AuditEvent(
+        id=event_id,
+        event_type=new.event_type,
+        author_id=new.author.id,
+        author_name=new.author.name,
+        entity_type=new.entity_type.value,
+        entity_id=new.entity_id,
+        entity_path=new.entity_path,
+        target_id=target.id if target else None,
+        target_type=target.type if target else None,
+        target_details=target.details if target else None,
+        ip_address=new.ip_address,
+        details=new.full_details(),
+        created_at=now,
+        stream_only=False,
+        root_group_id=None,
+    )
 
 
 async def end_to_end(control: Control, kind: str, workdir: Path, count: int) -> float:

@@ -164,8 +164,18 @@ class DeliveryWorker:
                 await asyncio.sleep(0)
                 continue
             with suppress(TimeoutError):
-                async with asyncio.timeout(poll):
+                async with asyncio.timeout(self._sleep_bound(poll)):
                     await self._wake.wait()
+
+    def _sleep_bound(self, poll: float) -> float:
+        """Seconds until the next poll or the next probe of an open circuit, if sooner."""
+        now = utcnow()
+        bound = poll
+        for config in self._cache.by_id.values():
+            until = config.circuit.open_until
+            if until is not None and config.circuit.gate(now) is Gate.WAIT:
+                bound = min(bound, max(0.0, (until - now).total_seconds()))
+        return bound
 
     async def _refresh(self) -> None:
         loop = asyncio.get_running_loop()
@@ -175,6 +185,9 @@ class DeliveryWorker:
             rows = await deliveries_store.load_destinations(conn)
         self._cache.update(rows)
         self._refresh_due = loop.time() + REFRESH_INTERVAL
+        for destination_id, queue in self._queued.items():
+            if queue and destination_id not in self._cache.by_id:  # deactivated or destroyed
+                self._release_queued(destination_id)
 
     async def _claim_once(self) -> bool:
         """Claim what the budgets allow; True when a destination may have more due at once."""

@@ -27,9 +27,6 @@ def fast_settings(settings: Settings) -> Settings:
     return settings.model_copy(update=FAST)
 
 
-StartWorker = Callable[..., "AsyncIterator[DeliveryWorker]"]
-
-
 @pytest.fixture
 async def start_worker(
     fast_settings: Settings, services: Services

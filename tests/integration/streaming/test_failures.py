@@ -82,7 +82,8 @@ async def test_503_for_a_while_then_200_gets_everything(
 ) -> None:
     async with serve(Receiver(failing_first(30, 503))) as receiver:
         await add_destination(services, receiver.url)
-        await start_worker()
+        # The circuit opens after 5 failures; quick probes keep the test short.
+        await start_worker(delivery_circuit_probe_base=0.05, delivery_circuit_probe_max=0.05)
         ids = await record(services, [user_event() for _ in range(EVENTS)])
         await receiver.wait_for(set(ids))
 
