@@ -46,8 +46,6 @@ from auditwire.store import Store
 from auditwire.store import attempts as attempts_store
 from auditwire.store import delivery_ops as ops_store
 from auditwire.store import events as events_store
-from auditwire.streaming.destinations import build_config
-from auditwire.streaming.sender import Sender
 
 TEST_CONNECTIONS = 1  # a test event is one POST
 
@@ -123,6 +121,10 @@ class DeliveryService:
             )
             count_recorded(recorded)
         [test_event] = recorded
+        # The worker's own sender (imported here: commands that never send skip aiohttp).
+        from auditwire.streaming.destinations import build_config
+        from auditwire.streaming.sender import Sender
+
         config = build_config(stored, self.box, allow_local=self.settings.allow_local_requests)
         sender = Sender(
             timeout=self.settings.delivery_timeout,

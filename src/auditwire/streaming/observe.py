@@ -11,6 +11,8 @@ import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from prometheus_client import Counter, Histogram
+
 from auditwire.domain.delivery_log import AttemptOutcome, AttemptRecord, DestinationKind
 from auditwire.domain.retry import Circuit, CircuitState
 from auditwire.metrics import DELIVERIES, DELIVERY_LATENCY
@@ -26,6 +28,20 @@ OUTCOMES = {
     Settle.FAILED: AttemptOutcome.FAILED,
     Settle.GONE: AttemptOutcome.GONE,
 }
+
+
+_SERIES: dict[tuple[AttemptOutcome, DestinationKind], tuple[Counter, Histogram]] = {}
+
+
+def _series(outcome: AttemptOutcome, kind: DestinationKind) -> tuple[Counter, Histogram]:
+    """The labelled counter and histogram, looked up once: this runs for every attempt."""
+    found = _SERIES.get((outcome, kind))
+    if found is None:
+        found = _SERIES[outcome, kind] = (
+            DELIVERIES.labels(outcome.value, kind.value),
+            DELIVERY_LATENCY.labels(kind.value),
+        )
+    return found
 
 
 def kind_of(config: DestinationConfig) -> DestinationKind:
@@ -60,13 +76,12 @@ def attempted(
         error=error,
     )
     kind = kind_of(config)
-    DELIVERIES.labels(outcome.value, kind.value).inc()
+    counter, latency = _series(outcome, kind)
+    counter.inc()
     if outcome is AttemptOutcome.DELIVERED:
         # From the delivery's creation: the event's recording, or its replay or retry (an
         # event's own created_at may be back-dated by its producer).
-        DELIVERY_LATENCY.labels(kind.value).observe(
-            max(0.0, (finished - item.created_at).total_seconds())
-        )
+        latency.observe(max(0.0, (finished - item.created_at).total_seconds()))
     else:
         log.warning(
             "delivery attempt failed",
