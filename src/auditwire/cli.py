@@ -1,4 +1,4 @@
-"""Composition root: `auditwire serve | worker | migrate | users | tokens`."""
+"""Composition root: `auditwire serve | worker | migrate | status | users | tokens`."""
 
 from __future__ import annotations
 
@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("migrate", help="bring the database schema up to date")
+    commands.add_parser(
+        "status", help="show the delivery queue and each streaming destination's health"
+    )
 
     users = commands.add_parser("users", help="manage users").add_subparsers(
         dest="action", required=True
@@ -160,6 +163,12 @@ def run(argv: list[str] | None = None) -> None:
             print("database is up to date")
 
         asyncio.run(_with_services(settings, done))
+    elif args.command == "status":
+        from rich.console import Console
+
+        from auditwire.status import show_status
+
+        asyncio.run(show_status(settings, Console()))
     elif args.command == "users":
 
         async def create_user(svc: Services) -> None:

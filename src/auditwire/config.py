@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     delivery_circuit_probe_base: float = Field(default=15.0, gt=0)
     delivery_circuit_probe_max: float = Field(default=900.0, gt=0)
     delivery_shutdown_grace: float = Field(default=10.0, ge=0)
+    delivery_log_days: int = Field(default=14, ge=1, le=3650)  # days attempt records are kept
 
     @field_validator("database_url")
     @classmethod

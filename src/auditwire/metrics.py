@@ -7,7 +7,7 @@ scraped, so every process reports the same truth.
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
@@ -26,4 +26,53 @@ EVENTS_RECORDED = Counter(
     "auditwire_audit_events_recorded_total",
     "Audit events recorded (committed or not), by entity type.",
     ["entity_type"],
+)
+
+# Delivery. Counted by the worker that made the attempt.
+# seconds: from well under a second when healthy to a day behind an outage
+DELIVERY_LATENCY_BUCKETS = (
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    300.0,
+    900.0,
+    3600.0,
+    21600.0,
+    86400.0,
+)
+
+DELIVERIES = Counter(
+    "auditwire_delivery_attempts_total",
+    "Delivery attempts by outcome (delivered, retry, failed, gone) and destination kind.",
+    ["outcome", "kind"],
+)
+DELIVERY_LATENCY = Histogram(
+    "auditwire_delivery_latency_seconds",
+    "Time from an event's recording (or its replay) to its delivery, by destination kind.",
+    ["kind"],
+    buckets=DELIVERY_LATENCY_BUCKETS,
+)
+
+# The outbox as stored, read from the database at scrape time.
+PENDING_DELIVERIES = Gauge(
+    "auditwire_deliveries_pending", "Deliveries waiting to be delivered, in all processes."
+)
+FAILED_DELIVERIES = Gauge(
+    "auditwire_deliveries_failed",
+    "Deliveries that failed past the maximum age and wait for a retry.",
+)
+OLDEST_PENDING_AGE = Gauge(
+    "auditwire_oldest_pending_delivery_age_seconds",
+    "How long the oldest pending delivery has waited (0 when none is pending).",
+)
+OPEN_CIRCUITS = Gauge(
+    "auditwire_destination_circuits_open",
+    "Active destinations whose circuit breaker is open.",
 )

@@ -12,6 +12,7 @@ from auditwire.api.errors import install_error_handlers
 from auditwire.api.graphql.router import graphql_router
 from auditwire.api.ops import HttpMetricsMiddleware, database_checks
 from auditwire.api.ops import router as ops_router
+from auditwire.api.ops_delivery import queue_gauges, worker_check
 from auditwire.api.rest import RestPaths
 from auditwire.api.rest import router as rest_router
 from auditwire.config import Settings
@@ -34,6 +35,8 @@ def create_app(settings: Settings, store: Store | None = None, *, worker: bool =
 
             delivery = DeliveryWorker(settings, active_store, app.state.services.box)
             await delivery.start()
+            app.state.delivery_worker = delivery
+            app.state.readiness_checks["worker_check"] = worker_check(delivery)
         try:
             yield
         finally:
@@ -53,7 +56,7 @@ def create_app(settings: Settings, store: Store | None = None, *, worker: bool =
     )
     app.state.services = Services.build(settings, active_store)
     app.state.readiness_checks = database_checks(app.state)
-    app.state.metric_refreshers = []
+    app.state.metric_refreshers = [queue_gauges(app.state.services)]
     install_error_handlers(app)
     app.add_middleware(HttpMetricsMiddleware)
     app.include_router(ops_router)

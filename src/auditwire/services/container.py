@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from auditwire.config import Settings
 from auditwire.crypto import SecretBox, load_or_create_key
+from auditwire.services.delivery import DeliveryService
 from auditwire.services.destinations import DestinationService
 from auditwire.services.events import EventService
 from auditwire.services.ingest import IngestService
@@ -25,10 +26,17 @@ class Services:
     events: EventService
     destinations: DestinationService
     ingest: IngestService
+    delivery: DeliveryService
 
     @classmethod
     def build(cls, settings: Settings, store: Store) -> Services:
         box = SecretBox(load_or_create_key(settings.secret_key, settings.data_dir))
+        destinations = DestinationService(
+            store,
+            box,
+            settings.default_plan,
+            UrlSafety(allow_local_requests=settings.allow_local_requests),
+        )
         return cls(
             settings=settings,
             store=store,
@@ -36,11 +44,7 @@ class Services:
             users=UserService(store),
             namespaces=NamespaceService(store, settings.default_plan),
             events=EventService(store),
-            destinations=DestinationService(
-                store,
-                box,
-                settings.default_plan,
-                UrlSafety(allow_local_requests=settings.allow_local_requests),
-            ),
+            destinations=destinations,
+            delivery=DeliveryService(settings, store, box, destinations),
             ingest=IngestService(store),
         )

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auditwire.domain.events import AuditEvent, NewAuditEvent, utcnow
 from auditwire.domain.routing import fan_out
+from auditwire.metrics import EVENTS_RECORDED
 from auditwire.store import Store
 from auditwire.store import deliveries as deliveries_store
 from auditwire.store import events as events_store
@@ -20,11 +21,18 @@ async def record(conn: AsyncConnection, events: Sequence[NewAuditEvent]) -> list
     per matching active destination: the event and its deliveries commit or vanish together."""
     now = utcnow()
     recorded = await events_store.insert_events(conn, events, now)
+    count_recorded(recorded)
     if recorded:
         roots = {e.root_group_id for e in recorded if e.root_group_id is not None}
         routes = await deliveries_store.routes_for(conn, roots)
         await deliveries_store.insert_pending(conn, fan_out(recorded, routes), now)
     return recorded
+
+
+def count_recorded(events: Sequence[AuditEvent]) -> None:
+    """Count recorded events for `/-/metrics`, by entity type."""
+    for event in events:
+        EVENTS_RECORDED.labels(event.entity_type).inc()
 
 
 @dataclass(frozen=True, slots=True)

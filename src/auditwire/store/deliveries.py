@@ -19,9 +19,11 @@ import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from auditwire.domain.delivery_log import AttemptRecord
 from auditwire.domain.events import AuditEvent, as_utc
 from auditwire.domain.retry import Circuit, CircuitPolicy, CircuitState
 from auditwire.domain.routing import Route
+from auditwire.store.attempts import insert_attempts
 from auditwire.store.database import Store
 from auditwire.store.events import event_from_row
 from auditwire.store.schema import (
@@ -378,6 +380,7 @@ class Result:
     at: datetime | None = None  # RETRY: the next attempt
     error: str | None = None
     probe: bool = False
+    attempt: AttemptRecord | None = None  # written to the delivery log with the outcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -431,6 +434,7 @@ async def record_outcomes(
             .where(d.c.id.in_([r.delivery_id for r in released]))
             .values(next_attempt_at=now, lease_expires_at=None, attempts=d.c.attempts - 1)
         )
+    await insert_attempts(conn, [r.attempt for r in results if r.attempt is not None])
     circuits = await _update_health(conn, results, now, policy)
     deactivated: list[Deactivated] = []
     if gone:

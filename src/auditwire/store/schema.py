@@ -212,3 +212,23 @@ deliveries = sa.Table(
     # Claims walk one destination's due deliveries in time order (see store/deliveries.py).
     sa.Index(None, "destination_id", "state", "next_attempt_at"),
 )
+
+# The delivery log: one row per attempt, written with the attempt's outcome, kept for
+# AUDITWIRE_DELIVERY_LOG_DAYS and pruned in the background. outcome is "delivered", "retry",
+# "failed" or "gone"; status_code is NULL when no response came (error says why).
+delivery_attempts = sa.Table(
+    "delivery_attempts",
+    metadata,
+    _id(),
+    _fk("destination_id", "streaming_destinations.id"),
+    sa.Column("event_id", Id, nullable=False),
+    sa.Column("event_type", sa.String(255), nullable=False),
+    sa.Column("attempted_at", Timestamp, nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=True),
+    sa.Column("duration_ms", sa.Integer, nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    # A destination's log is read newest first; pruning walks attempted_at.
+    sa.Index(None, "destination_id", "id"),
+    sa.Index(None, "attempted_at"),
+)

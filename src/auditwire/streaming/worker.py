@@ -20,7 +20,9 @@ from auditwire.errors import StorageError
 from auditwire.store import Store
 from auditwire.store import deliveries as deliveries_store
 from auditwire.store.deliveries import Claimed, Result, Settle, Settled
+from auditwire.streaming import observe
 from auditwire.streaming.destinations import DestinationCache, DestinationConfig
+from auditwire.streaming.prune import AttemptPruner
 from auditwire.streaming.sender import Attempt, Sender
 from auditwire.streaming.settle import judge, write_outcomes
 from auditwire.streaming.wakeup import listen
@@ -73,6 +75,7 @@ class DeliveryWorker:
         self._settler: asyncio.Task[None] | None = None
         self._listener: asyncio.Task[None] | None = None
         self._remove_hook: object = None
+        self._pruner = AttemptPruner(store, settings.delivery_log_days)
         self._stopping = False
         self._closing = False
         self._refresh_due = 0.0
@@ -96,6 +99,7 @@ class DeliveryWorker:
             self._listener = asyncio.create_task(
                 listen(self._store.url, lambda: self._wake.set()), name="delivery-listen"
             )
+        self._pruner.start()
 
     def wake(self) -> None:
         """Look for due deliveries now rather than at the next poll."""
@@ -125,6 +129,7 @@ class DeliveryWorker:
             self._listener.cancel()
             with suppress(asyncio.CancelledError):
                 await self._listener
+        await self._pruner.stop()
         await self._sender.close()
         if callable(self._remove_hook):
             self._remove_hook()
@@ -132,6 +137,12 @@ class DeliveryWorker:
     @property
     def in_flight(self) -> int:
         return self._total_in_flight
+
+    @property
+    def running(self) -> bool:
+        """Started, not stopping, and its claim and settle loops alive."""
+        loops = (self._claimer, self._settler)
+        return not self._stopping and all(t is not None and not t.done() for t in loops)
 
     # Claiming ---------------------------------------------------------------------------------
 
@@ -313,8 +324,11 @@ class DeliveryWorker:
         try:
             if config is None:  # created after our last refresh: send it on the next claim
                 return
+            started_at, started = utcnow(), asyncio.get_running_loop().time()
             attempt = await self._sender.send(config, item.event.id, item.event.event_type, body)
             result = judge(item, attempt, utcnow(), self._retry)
+            seconds = asyncio.get_running_loop().time() - started
+            result = observe.attempted(item, config, attempt, result, started_at, seconds)
         except Exception as error:  # a bug must not lose the delivery: retry it later
             log.exception("delivering %s failed unexpectedly", item.delivery_id)
             result = judge(item, Attempt(None, error=type(error).__name__), utcnow(), self._retry)
@@ -376,6 +390,9 @@ class DeliveryWorker:
                 self._proven.discard(result.destination_id)
         now = utcnow()
         for destination_id, circuit in settled.circuits.items():
+            known = self._cache.by_id.get(destination_id)
+            before = known.circuit if known else None
+            observe.circuit_changed(destination_id, known.name if known else None, before, circuit)
             self._cache.set_circuit(destination_id, circuit)
             if circuit.gate(now) is not Gate.SEND:
                 self._release_queued(destination_id)  # the circuit opened: hold them back

@@ -6,15 +6,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import pytest
+import sqlalchemy as sa
 
 from auditwire.config import Plan
+from auditwire.domain.events import utcnow
 from auditwire.domain.namespaces import AccessLevel
 from auditwire.domain.tokens import Scope
+from auditwire.errors import Forbidden
 from auditwire.services.container import Services
 from auditwire.services.context import Actor
 from auditwire.services.namespaces import find_group
 from auditwire.store import destinations as dest_store
+from auditwire.store.schema import audit_events
 from tests.conftest import Account, MakeAccount
 from tests.integration.graphql.conftest import (
     MUTATION_NOT_ALLOWED,
@@ -23,6 +28,7 @@ from tests.integration.graphql.conftest import (
     destination_gid,
     gid,
 )
+from tests.integration.streaming.receivers import Receiver, serve
 
 ROLES = [
     "anonymous",
@@ -254,11 +260,19 @@ query {
   currentUser { username }
   group(fullPath: "acme") {
     fullPath
-    externalAuditEventDestinations { nodes { verificationToken headers { nodes { value } } } }
+    externalAuditEventDestinations {
+      nodes {
+        verificationToken headers { nodes { value } }
+        health { state pendingCount failedCount lastError }
+        deliveries { nodes { eventId statusCode } }
+      }
+    }
   }
   subgroup: group(fullPath: "acme/team") { externalAuditEventDestinations { nodes { id } } }
   project(fullPath: "acme/team/app") { fullPath }
-  instanceExternalAuditEventDestinations { nodes { verificationToken } }
+  instanceExternalAuditEventDestinations {
+    nodes { verificationToken health { state } deliveries { nodes { eventId } } }
+  }
 }
 """
 
@@ -285,6 +299,8 @@ async def test_every_query_answers_each_role_with_what_it_may_see(
         assert len(destinations) == 1
         assert len(destinations[0]["verificationToken"]) == 24
         assert destinations[0]["headers"]["nodes"] == [{"value": "Bearer s3cret"}]
+        assert destinations[0]["health"]["state"] == "HEALTHY"
+        assert destinations[0]["deliveries"] == {"nodes": []}
     elif data["group"] is not None:
         assert data["group"]["externalAuditEventDestinations"] is None
 
@@ -294,6 +310,8 @@ async def test_every_query_answers_each_role_with_what_it_may_see(
     if role == "administrator":
         instance = data["instanceExternalAuditEventDestinations"]["nodes"]
         assert len(instance) == 1
+        assert instance[0]["health"] == {"state": "HEALTHY"}
+        assert instance[0]["deliveries"] == {"nodes": []}
     else:
         assert data["instanceExternalAuditEventDestinations"] is None
 
@@ -381,3 +399,118 @@ async def test_refused_roles_learn_no_rules_from_invalid_input(
         body = await graphql(operation.document(), {"input": variables}, as_=world.account)
         assert body["data"][operation.field] is None
         assert [e["message"] for e in body["errors"]] == [RESOURCE_NOT_AVAILABLE]
+
+
+# Seeing and steering delivery ---------------------------------------------------------------
+
+WINDOW = {"createdAfter": "2026-01-01T00:00:00Z", "createdBefore": "2026-01-02T00:00:00Z"}
+DELIVERY_OPERATIONS = [
+    op(
+        "auditEventsStreamingDestinationTest",
+        "statusCode error",
+        lambda w: {"destinationId": w.destination},
+        "group",
+    ),
+    op(
+        "auditEventsStreamingDestinationReplay",
+        "queuedCount",
+        lambda w: {"destinationId": w.destination, **WINDOW},
+        "group",
+    ),
+    op(
+        "auditEventsStreamingDestinationRetryFailed",
+        "queuedCount",
+        lambda w: {"destinationId": w.destination},
+        "group",
+    ),
+    op(
+        "auditEventsStreamingDestinationInstanceTest",
+        "statusCode error",
+        lambda w: {"destinationId": w.instance_destination},
+        "instance",
+    ),
+    op(
+        "auditEventsStreamingDestinationInstanceReplay",
+        "queuedCount",
+        lambda w: {"destinationId": w.instance_destination, **WINDOW},
+        "instance",
+    ),
+    op(
+        "auditEventsStreamingDestinationInstanceRetryFailed",
+        "queuedCount",
+        lambda w: {"destinationId": w.instance_destination},
+        "instance",
+    ),
+]
+STEERING_EVENTS = ("streaming_destination_replay", "streaming_destination_retry_failed")
+
+
+def _numeric(global_id: str) -> int:
+    return int(global_id.rsplit("/", 1)[1])
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_delivery_health_and_steering_are_for_destination_managers_only(
+    role: str, graphql: RunGraphQL, services: Services, make_account: MakeAccount
+) -> None:
+    world = await build_world(role, services, make_account)
+    group_id, instance_id = _numeric(world.destination), _numeric(world.instance_destination)
+    async with serve(Receiver()) as receiver:
+        async with services.store.write() as conn:  # whatever the group's plan now is
+            for destination_id in (group_id, instance_id):
+                await dest_store.update_destination(
+                    conn,
+                    destination_id,
+                    utcnow(),
+                    destination_url=f"{receiver.url}/{destination_id}",
+                )
+        for index, operation in enumerate(DELIVERY_OPERATIONS):
+            client_id = f"d{index}"
+            variables = {"input": {**operation.variables(world), "clientMutationId": client_id}}
+            body = await graphql(operation.document(), variables, as_=world.account)
+            payload = body["data"][operation.field]
+            allowed = (
+                role in GROUP_MANAGERS if operation.family == "group" else role == "administrator"
+            )
+            if allowed:
+                assert "errors" not in body, (operation.field, body)
+                assert payload["errors"] == [], (operation.field, payload)
+                assert payload["clientMutationId"] == client_id
+                assert payload.get("statusCode", 200) == 200
+            else:
+                expected = (
+                    RESOURCE_NOT_AVAILABLE if operation.family == "group" else MUTATION_NOT_ALLOWED
+                )
+                assert payload is None, (operation.field, body)
+                assert [e["message"] for e in body["errors"]] == [expected], operation.field
+
+    actor = Actor(world.account.user) if world.account else None
+    for destination_id, instance in ((group_id, False), (instance_id, True)):
+        may = role in GROUP_MANAGERS if not instance else role == "administrator"
+        try:
+            health = await services.delivery.health(actor, destination_id, instance=instance)
+            attempts = await services.delivery.attempts(
+                actor, destination_id, instance=instance, limit=10
+            )
+        except Forbidden as error:
+            assert not may, role
+            assert error.message == RESOURCE_NOT_AVAILABLE
+        else:
+            assert may, role
+            assert health.destination_id == destination_id
+            assert attempts == []  # a test event is not a queued delivery: it leaves no log
+
+    sent = {int(orjson.loads(r.body)["id"]) for r in receiver.received}
+    async with services.store.read() as conn:
+        steering = list(
+            await conn.execute(
+                sa.select(audit_events.c.event_type, audit_events.c.author_id).where(
+                    audit_events.c.event_type.in_(STEERING_EVENTS)
+                )
+            )
+        )
+    expected_tests = (role in GROUP_MANAGERS) + (role == "administrator")
+    assert len(sent) == expected_tests  # refused callers sent nothing
+    assert len(steering) == 2 * expected_tests  # and recorded no replay or retry
+    if world.account is not None:
+        assert {row.author_id for row in steering} <= {world.account.user.id}

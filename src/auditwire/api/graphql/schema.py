@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import strawberry
@@ -17,6 +18,8 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from auditwire.api.graphql.delivery_mutations import DeliveryMutations
+from auditwire.api.graphql.delivery_types import TIME
 from auditwire.api.graphql.ids import SCALARS
 from auditwire.api.graphql.instance_mutations import InstanceMutations
 from auditwire.api.graphql.mutations import GroupMutations
@@ -56,12 +59,12 @@ class MaskUnexpectedErrors(MaskErrors):
         super().__init__(should_mask_error=_unexpected, error_message=INTERNAL_ERROR)
 
 
-Mutation = merge_types("Mutation", (GroupMutations, InstanceMutations))
+Mutation = merge_types("Mutation", (GroupMutations, InstanceMutations, DeliveryMutations))
 
 schema = AuditwireSchema(
     query=Query,
     mutation=Mutation,
-    config=StrawberryConfig(scalar_map=SCALARS),
+    config=StrawberryConfig(scalar_map={**SCALARS, datetime: TIME}),
     extensions=[MaskUnexpectedErrors],
 )
 

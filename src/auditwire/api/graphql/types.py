@@ -6,9 +6,11 @@ from typing import Annotated
 
 import strawberry
 
-from auditwire.api.graphql import ids
+from auditwire.api.graphql import delivery_types, ids
 from auditwire.api.graphql.context import Info
+from auditwire.api.graphql.delivery_types import DeliveryAttemptType, DestinationHealthType
 from auditwire.api.graphql.pagination import Connection, connection
+from auditwire.domain.delivery_log import AttemptOutcome
 from auditwire.domain.destinations import Destination, Header, NamespaceFilter
 from auditwire.domain.namespaces import Group, Project, User
 
@@ -27,6 +29,9 @@ Before = Annotated[
     strawberry.argument(
         description="Returns the elements in the list that come before the cursor."
     ),
+]
+OutcomeFilter = Annotated[
+    AttemptOutcome | None, strawberry.argument(description="Only attempts with this outcome.")
 ]
 
 
@@ -193,6 +198,18 @@ class DestinationType:
             before=before,
         )
 
+    @strawberry.field(description="How delivery to the destination is going.")
+    async def health(self, info: Info) -> DestinationHealthType:
+        return await delivery_types.health(info, self.destination.id, instance=False)
+
+    @strawberry.field(description="Recent delivery attempts to the destination, newest first.")
+    async def deliveries(
+        self, info: Info, first: First = None, after: After = None, outcome: OutcomeFilter = None
+    ) -> Connection[DeliveryAttemptType]:
+        return await delivery_types.deliveries(
+            info, self.destination.id, instance=False, first=first, after=after, outcome=outcome
+        )
+
     @strawberry.field(description="Group the destination belongs to.")
     async def group(self, info: Info) -> GroupType:
         assert self.destination.group_id is not None  # a group destination
@@ -256,6 +273,18 @@ class InstanceDestinationType:
             after=after,
             last=last,
             before=before,
+        )
+
+    @strawberry.field(description="How delivery to the destination is going.")
+    async def health(self, info: Info) -> DestinationHealthType:
+        return await delivery_types.health(info, self.destination.id, instance=True)
+
+    @strawberry.field(description="Recent delivery attempts to the destination, newest first.")
+    async def deliveries(
+        self, info: Info, first: First = None, after: After = None, outcome: OutcomeFilter = None
+    ) -> Connection[DeliveryAttemptType]:
+        return await delivery_types.deliveries(
+            info, self.destination.id, instance=True, first=first, after=after, outcome=outcome
         )
 
 

@@ -390,8 +390,49 @@ def upgrade() -> None:
         ),
     )
 
+    op.create_table(
+        "delivery_attempts",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column(
+            "destination_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("event_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("event_type", sa.String(length=255), nullable=False),
+        sa.Column("attempted_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("status_code", sa.Integer(), nullable=True),
+        sa.Column("duration_ms", sa.Integer(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("outcome", sa.String(length=16), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["destination_id"],
+            ["streaming_destinations.id"],
+            name=op.f("fk_delivery_attempts_destination_id_streaming_destinations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_delivery_attempts")),
+    )
+    with op.batch_alter_table("delivery_attempts", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_delivery_attempts_destination_id_id"),
+            ["destination_id", "id"],
+            unique=False,
+        )
+        batch_op.create_index(
+            batch_op.f("ix_delivery_attempts_attempted_at"), ["attempted_at"], unique=False
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("delivery_attempts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_delivery_attempts_attempted_at"))
+        batch_op.drop_index(batch_op.f("ix_delivery_attempts_destination_id_id"))
+
+    op.drop_table("delivery_attempts")
 
     op.drop_table("streaming_namespace_filters")
     op.drop_table("streaming_headers")

@@ -1,0 +1,104 @@
+"""The delivery log: attempt records written with their outcomes, read newest first, pruned.
+
+Rows are written by the worker in the same transaction as the outcomes they describe (one
+executemany per batch) and deleted only by `prune`, which touches nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from auditwire.domain.delivery_log import AttemptOutcome, AttemptRecord
+from auditwire.domain.events import as_utc
+from auditwire.store.schema import delivery_attempts
+
+ERROR_MAX_LENGTH = 500  # characters of an error kept on an attempt record
+PRUNE_BATCH = 5_000  # rows deleted per statement, so no prune holds the database for long
+
+_a = delivery_attempts
+_COLUMNS = [
+    "destination_id",
+    "event_id",
+    "event_type",
+    "attempted_at",
+    "status_code",
+    "duration_ms",
+    "error",
+    "outcome",
+]
+
+
+async def insert_attempts(conn: AsyncConnection, records: Sequence[AttemptRecord]) -> None:
+    """Store a batch of attempt records: one COPY on PostgreSQL, one executemany on SQLite."""
+    if not records:
+        return
+    rows = [
+        (
+            r.destination_id,
+            r.event_id,
+            r.event_type,
+            r.attempted_at,
+            r.status_code,
+            r.duration_ms,
+            r.error[:ERROR_MAX_LENGTH] if r.error else r.error,
+            r.outcome.value,
+        )
+        for r in records
+    ]
+    if conn.dialect.name == "postgresql":
+        # COPY on the transaction's own connection: a third of the client CPU and half the
+        # time of an executemany, on the worker's hot path.
+        raw = await conn.get_raw_connection()
+        driver: Any = raw.driver_connection
+        await driver.copy_records_to_table(_a.name, columns=_COLUMNS, records=rows)
+        return
+    await conn.execute(_a.insert(), [dict(zip(_COLUMNS, row, strict=True)) for row in rows])
+
+
+def _from_row(row: sa.Row[Any]) -> AttemptRecord:
+    return AttemptRecord(
+        id=row.id,
+        destination_id=row.destination_id,
+        event_id=row.event_id,
+        event_type=row.event_type,
+        attempted_at=as_utc(row.attempted_at),
+        duration_ms=row.duration_ms,
+        outcome=AttemptOutcome(row.outcome),
+        status_code=row.status_code,
+        error=row.error,
+    )
+
+
+async def list_attempts(
+    conn: AsyncConnection,
+    destination_id: int,
+    *,
+    limit: int,
+    before_id: int | None = None,
+    outcome: AttemptOutcome | None = None,
+) -> list[AttemptRecord]:
+    """A destination's attempts, newest first: up to `limit` older than `before_id`."""
+    query = sa.select(_a).where(_a.c.destination_id == destination_id)
+    if before_id is not None:
+        query = query.where(_a.c.id < before_id)
+    if outcome is not None:
+        query = query.where(_a.c.outcome == outcome.value)
+    rows = await conn.execute(query.order_by(_a.c.id.desc()).limit(limit))
+    return [_from_row(r) for r in rows]
+
+
+async def prune_batch(conn: AsyncConnection, older_than: datetime) -> int:
+    """Delete up to PRUNE_BATCH attempt records from before `older_than`; how many went."""
+    oldest = (
+        sa.select(_a.c.id)
+        .where(_a.c.attempted_at < older_than)
+        .order_by(_a.c.attempted_at)
+        .limit(PRUNE_BATCH)
+    )
+    result = await conn.execute(_a.delete().where(_a.c.id.in_(oldest.scalar_subquery())))
+    return int(result.rowcount)

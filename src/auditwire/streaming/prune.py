@@ -1,0 +1,64 @@
+"""Pruning the delivery log in the background: attempt records older than the kept days go,
+in bounded batches; events and deliveries are never touched."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import suppress
+from datetime import datetime, timedelta
+
+from auditwire.domain.events import utcnow
+from auditwire.errors import StorageError
+from auditwire.store import Store
+from auditwire.store.attempts import PRUNE_BATCH, prune_batch
+
+PRUNE_INTERVAL = 3600.0  # seconds between two prunes
+BATCH_PAUSE = 0.05  # seconds between two batches, so other writers get their turn
+MAX_BATCHES = 200  # per prune; a larger backlog is finished by the next prunes
+
+log = logging.getLogger(__name__)
+
+
+class AttemptPruner:
+    """Deletes old attempt records now and then. `start()` then `stop()`."""
+
+    def __init__(self, store: Store, keep_days: int, *, interval: float = PRUNE_INTERVAL) -> None:
+        self._store = store
+        self._keep = timedelta(days=keep_days)
+        self._interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="delivery-log-prune")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def prune(self, now: datetime | None = None) -> int:
+        """Delete the records older than the kept days, batch by batch; how many went."""
+        older_than = (now or utcnow()) - self._keep
+        removed = 0
+        for _ in range(MAX_BATCHES):
+            async with self._store.write() as conn:
+                count = await prune_batch(conn, older_than)
+            removed += count
+            if count < PRUNE_BATCH:
+                break
+            await asyncio.sleep(BATCH_PAUSE)
+        return removed
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                removed = await self.prune()
+                if removed:
+                    log.info("pruned the delivery log", extra={"removed": removed})
+            except StorageError as error:
+                log.warning("pruning the delivery log failed: %s", error)
+            await asyncio.sleep(self._interval)
