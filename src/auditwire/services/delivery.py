@@ -36,11 +36,12 @@ from auditwire.domain.namespaces import Group
 from auditwire.domain.routing import Route
 from auditwire.errors import Forbidden, InvalidInput
 from auditwire.services.context import Actor
-from auditwire.services.destinations import (
+from auditwire.services.destination_access import (
     RESOURCE_NOT_AVAILABLE,
-    DestinationService,
-    _destination_target,
+    destination_event,
+    destination_target,
 )
+from auditwire.services.destinations import DestinationService
 from auditwire.services.events import count_recorded, record
 from auditwire.store import Store
 from auditwire.store import attempts as attempts_store
@@ -101,19 +102,19 @@ class DeliveryService:
     ) -> TestDelivery:
         """Record a stream-only test event and POST it to the destination at once, with the
         destination's headers and signature, through the worker's sender."""
-        writer = self.destinations._writer(actor, instance=instance)
+        writer = self.destinations.access.writer(actor, instance=instance)
         async with self.store.write() as conn:
-            destination, group = await self.destinations._destination(
+            destination, group = await self.destinations.access.destination(
                 conn, writer, destination_id, instance
             )
             stored = await ops_store.load_stored_destination(conn, destination.id)
             assert stored is not None  # read in this transaction
-            event = self.destinations._event(
+            event = destination_event(
                 writer,
                 group,
                 TEST_EVENT_TYPE,
                 f"Test event for streaming destination {destination.name}",
-                _destination_target(destination),
+                destination_target(destination),
             )
             # Stream-only and not fanned out: it goes to this destination alone.
             recorded = await events_store.insert_events(
@@ -156,13 +157,13 @@ class DeliveryService:
     ) -> int:
         """Queue the stored events of the window that match the destination's filters for
         delivery again; events already pending for it are skipped. Returns how many."""
-        writer = self.destinations._writer(actor, instance=instance)
+        writer = self.destinations.access.writer(actor, instance=instance)
         async with self.store.read() as conn:  # authorize before validating
-            await self.destinations._destination(conn, writer, destination_id, instance)
+            await self.destinations.access.destination(conn, writer, destination_id, instance)
         after, before = as_utc(created_after), as_utc(created_before)
         validate_replay_window(after, before)
         async with self.store.write() as conn:
-            destination, group = await self.destinations._destination(
+            destination, group = await self.destinations.access.destination(
                 conn, writer, destination_id, instance
             )
             route = route_of(destination)
@@ -190,9 +191,9 @@ class DeliveryService:
         self, actor: Actor | None, destination_id: int, *, instance: bool
     ) -> int:
         """Make the destination's failed deliveries pending again. Returns how many."""
-        writer = self.destinations._writer(actor, instance=instance)
+        writer = self.destinations.access.writer(actor, instance=instance)
         async with self.store.write() as conn:
-            destination, group = await self.destinations._destination(
+            destination, group = await self.destinations.access.destination(
                 conn, writer, destination_id, instance
             )
             queued = await ops_store.retry_failed(conn, destination.id, utcnow())
@@ -225,7 +226,9 @@ class DeliveryService:
         """The destination when the actor may see it, as the destinations' own queries decide."""
         if actor is None or (instance and not rules.may_manage_instance_destinations(actor.user)):
             raise Forbidden(RESOURCE_NOT_AVAILABLE)
-        destination, _ = await self.destinations._destination(conn, actor, destination_id, instance)
+        destination, _ = await self.destinations.access.destination(
+            conn, actor, destination_id, instance
+        )
         return destination
 
     async def _audit(
@@ -238,8 +241,8 @@ class DeliveryService:
         message: str,
         details: dict[str, object],
     ) -> None:
-        event = self.destinations._event(
-            actor, group, event_type, message, _destination_target(destination), dict(details)
+        event = destination_event(
+            actor, group, event_type, message, destination_target(destination), dict(details)
         )
         await record(conn, [event])
 

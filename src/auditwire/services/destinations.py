@@ -20,35 +20,23 @@ from auditwire.config import Plan
 from auditwire.crypto import SecretBox
 from auditwire.domain import destinations as rules
 from auditwire.domain.destinations import Destination, Header, NamespaceFilter
-from auditwire.domain.events import EntityType, NewAuditEvent, Target, utcnow
+from auditwire.domain.events import utcnow
 from auditwire.domain.namespaces import Group, Project
 from auditwire.domain.signing import new_signing_secret
-from auditwire.errors import Forbidden, InvalidInput
+from auditwire.errors import InvalidInput
 from auditwire.services.context import Actor
+from auditwire.services.destination_access import (
+    DestinationAccess,
+    destination_event,
+    destination_target,
+    header_event,
+    not_available,
+)
 from auditwire.services.events import record
-from auditwire.services.namespaces import find_group, find_project, namespace_event
+from auditwire.services.namespaces import find_group, find_project
 from auditwire.services.url_safety import UrlSafety
 from auditwire.store import Store
 from auditwire.store import destinations as dest_store
-from auditwire.store import namespaces as ns_store
-
-RESOURCE_NOT_AVAILABLE = (
-    "The resource that you are attempting to access does not exist "
-    "or you don't have permission to perform this action"
-)
-MUTATION_NOT_ALLOWED = "You do not have access to this mutation."
-# GitLab's instance scope for events about the instance itself.
-INSTANCE_ENTITY_ID = 1
-INSTANCE_ENTITY_PATH = "gitlab_instance"
-
-GROUP_DESTINATION_CLASS = "AuditEvents::ExternalAuditEventDestination"
-INSTANCE_DESTINATION_CLASS = "AuditEvents::InstanceExternalAuditEventDestination"
-GROUP_HEADER_CLASS = "AuditEvents::Streaming::Header"
-INSTANCE_HEADER_CLASS = "AuditEvents::Streaming::InstanceHeader"
-
-
-def _not_available() -> Forbidden:
-    return Forbidden(RESOURCE_NOT_AVAILABLE)
 
 
 class DestinationService:
@@ -59,6 +47,7 @@ class DestinationService:
         self.box = box
         self.default_plan = default_plan
         self.url_safety = url_safety
+        self.access = DestinationAccess(box, default_plan)
 
     # Reading ----------------------------------------------------------------------------------
 
@@ -67,7 +56,7 @@ class DestinationService:
     ) -> list[Destination] | None:
         """The group's destinations, or None when the actor may not see them."""
         async with self.store.read() as conn:
-            if not await self._may_manage(conn, actor, group):
+            if not await self.access.may_manage(conn, actor, group):
                 return None
             return await dest_store.list_destinations(conn, self.box, group.id)
 
@@ -88,11 +77,11 @@ class DestinationService:
         name: str | None = None,
         verification_token: str | None = None,
     ) -> Destination:
-        actor = self._writer(actor, instance=False)
+        actor = self.access.writer(actor, instance=False)
         async with self.store.read() as conn:
             group = await find_group(conn, group_path)
-            if group is None or not await self._may_manage(conn, actor, group):
-                raise _not_available()
+            if group is None or not await self.access.may_manage(conn, actor, group):
+                raise not_available()
         if not group.is_top_level:
             raise InvalidInput(rules.SUBGROUP_NOT_ALLOWED, "groupPath")
         token = (
@@ -105,7 +94,7 @@ class DestinationService:
     async def create_instance_destination(
         self, actor: Actor | None, *, destination_url: str, name: str | None = None
     ) -> Destination:
-        actor = self._writer(actor, instance=True)
+        actor = self.access.writer(actor, instance=True)
         token = rules.generate_verification_token()
         return await self._create(actor, None, destination_url, name, token)
 
@@ -133,12 +122,12 @@ class DestinationService:
             await record(
                 conn,
                 [
-                    self._event(
+                    destination_event(
                         actor,
                         group,
                         "create_event_streaming_destination",
                         f"Create {_family(group)}event streaming destination {url}",
-                        _destination_target(destination),
+                        destination_target(destination),
                     )
                 ],
             )
@@ -154,17 +143,19 @@ class DestinationService:
         name: str | None = None,
         active: bool | None = None,
     ) -> Destination:
-        writer = self._writer(actor, instance=instance)
+        writer = self.access.writer(actor, instance=instance)
         # Authorize before validating: only those who may change it learn the rules, and
         # nobody else can make auditwire resolve names.
         async with self.store.read() as conn:
-            await self._destination(conn, writer, destination_id, instance)
+            await self.access.destination(conn, writer, destination_id, instance)
         if name is not None:
             rules.validate_name(name)
         if destination_url is not None:
             await self.url_safety.check(destination_url)
         async with self.store.write() as conn:
-            destination, group = await self._destination(conn, writer, destination_id, instance)
+            destination, group = await self.access.destination(
+                conn, writer, destination_id, instance
+            )
             changes: dict[str, Any] = {}
             if destination_url is not None and destination_url != destination.destination_url:
                 changes["destination_url"] = destination_url
@@ -191,12 +182,12 @@ class DestinationService:
             await record(
                 conn,
                 [
-                    self._event(
+                    destination_event(
                         writer,
                         group,
                         "update_event_streaming_destination",
                         f"Changed {field} from {getattr(destination, field)} to {value}",
-                        _destination_target(updated),
+                        destination_target(updated),
                         {"change": field, "from": getattr(destination, field), "to": value},
                     )
                     for field, value in changes.items()
@@ -207,19 +198,21 @@ class DestinationService:
     async def destroy_destination(
         self, actor: Actor | None, destination_id: int, *, instance: bool
     ) -> None:
-        writer = self._writer(actor, instance=instance)
+        writer = self.access.writer(actor, instance=instance)
         async with self.store.write() as conn:
-            destination, group = await self._destination(conn, writer, destination_id, instance)
+            destination, group = await self.access.destination(
+                conn, writer, destination_id, instance
+            )
             await record(
                 conn,
                 [
-                    self._event(
+                    destination_event(
                         writer,
                         group,
                         "destroy_event_streaming_destination",
                         f"Destroy {_family(group)}event streaming destination "
                         f"{destination.destination_url}",
-                        _destination_target(destination),
+                        destination_target(destination),
                     )
                 ],
             )
@@ -237,9 +230,11 @@ class DestinationService:
         value: str,
         active: bool = True,
     ) -> Header:
-        writer = self._writer(actor, instance=instance)
+        writer = self.access.writer(actor, instance=instance)
         async with self.store.write() as conn:
-            destination, group = await self._destination(conn, writer, destination_id, instance)
+            destination, group = await self.access.destination(
+                conn, writer, destination_id, instance
+            )
             rules.validate_header(key, value)
             if await dest_store.count_headers(conn, destination.id) >= rules.MAX_HEADERS:
                 raise InvalidInput(rules.TOO_MANY_HEADERS)
@@ -257,7 +252,7 @@ class DestinationService:
             await record(
                 conn,
                 [
-                    self._header_event(
+                    header_event(
                         writer,
                         group,
                         "create",
@@ -278,9 +273,9 @@ class DestinationService:
         value: str | None = None,
         active: bool | None = None,
     ) -> Header:
-        writer = self._writer(actor, instance=instance)
+        writer = self.access.writer(actor, instance=instance)
         async with self.store.write() as conn:
-            header, group = await self._header(conn, writer, header_id, instance)
+            header, group = await self.access.header(conn, writer, header_id, instance)
             rules.validate_header(
                 header.key if key is None else key, header.value if value is None else value
             )
@@ -306,16 +301,16 @@ class DestinationService:
                     else f"Updated custom HTTP header with key {updated.key}."
                 )
                 details = {"changes": changed}  # names only: a header value is a secret
-                event = self._header_event(writer, group, "update", message, updated, details)
+                event = header_event(writer, group, "update", message, updated, details)
                 await record(conn, [event])
         return updated
 
     async def destroy_header(self, actor: Actor | None, header_id: int, *, instance: bool) -> None:
-        writer = self._writer(actor, instance=instance)
+        writer = self.access.writer(actor, instance=instance)
         async with self.store.write() as conn:
-            header, group = await self._header(conn, writer, header_id, instance)
+            header, group = await self.access.header(conn, writer, header_id, instance)
             message = f"Destroyed a custom HTTP header with key {header.key}."
-            await record(conn, [self._header_event(writer, group, "destroy", message, header)])
+            await record(conn, [header_event(writer, group, "destroy", message, header)])
             await dest_store.delete_header(conn, header.id)
 
     # Event type filters -----------------------------------------------------------------------
@@ -323,9 +318,11 @@ class DestinationService:
     async def add_event_types(
         self, actor: Actor | None, destination_id: int, event_types: list[str], *, instance: bool
     ) -> list[str]:
-        writer = self._writer(actor, instance=instance)
+        writer = self.access.writer(actor, instance=instance)
         async with self.store.write() as conn:
-            destination, group = await self._destination(conn, writer, destination_id, instance)
+            destination, group = await self.access.destination(
+                conn, writer, destination_id, instance
+            )
             wanted = rules.validate_event_types(event_types)
             if any(t in destination.event_types for t in wanted):
                 raise InvalidInput(rules.EVENT_TYPE_TAKEN, "eventTypeFilters")
@@ -333,12 +330,12 @@ class DestinationService:
             await record(
                 conn,
                 [
-                    self._event(
+                    destination_event(
                         writer,
                         group,
                         "event_type_filters_created",
                         f"Created audit event type filter(s): {_sentence(wanted)}",
-                        _destination_target(destination),
+                        destination_target(destination),
                         {"event_type_filters": wanted},
                     )
                 ],
@@ -348,9 +345,11 @@ class DestinationService:
     async def remove_event_types(
         self, actor: Actor | None, destination_id: int, event_types: list[str], *, instance: bool
     ) -> None:
-        writer = self._writer(actor, instance=instance)
+        writer = self.access.writer(actor, instance=instance)
         async with self.store.write() as conn:
-            destination, group = await self._destination(conn, writer, destination_id, instance)
+            destination, group = await self.access.destination(
+                conn, writer, destination_id, instance
+            )
             unwanted = rules.validate_event_types(event_types)
             unknown = rules.unknown_event_types(unwanted, destination.event_types)
             if unknown is not None:
@@ -359,12 +358,12 @@ class DestinationService:
             await record(
                 conn,
                 [
-                    self._event(
+                    destination_event(
                         writer,
                         group,
                         "event_type_filters_deleted",
                         f"Deleted audit event type filter(s): {_sentence(unwanted)}",
-                        _destination_target(destination),
+                        destination_target(destination),
                         {"event_type_filters": unwanted},
                     )
                 ],
@@ -380,9 +379,9 @@ class DestinationService:
         group_path: str | None = None,
         project_path: str | None = None,
     ) -> NamespaceFilter:
-        writer = self._writer(actor, instance=False)
+        writer = self.access.writer(actor, instance=False)
         async with self.store.write() as conn:
-            destination, group = await self._destination(conn, writer, destination_id, False)
+            destination, group = await self.access.destination(conn, writer, destination_id, False)
             assert group is not None  # a group destination
             namespace: Group | None = None
             project: Project | None = None
@@ -393,7 +392,7 @@ class DestinationService:
                 project = await find_project(conn, project_path or "")
                 root_path = project.full_path.split("/", 1)[0] if project else None
             if root_path is None:
-                raise _not_available()
+                raise not_available()
             if root_path.lower() != group.full_path.lower():
                 raise InvalidInput(rules.NAMESPACE_FILTER_OUTSIDE)
             if destination.namespace_filter is not None:
@@ -408,13 +407,13 @@ class DestinationService:
             await record(
                 conn,
                 [
-                    self._event(
+                    destination_event(
                         writer,
                         group,
                         "create_http_namespace_filter",
                         f"Create namespace filter for http audit event streaming destination "
                         f"{destination.name} and namespace {created.namespace_path}",
-                        _destination_target(destination),
+                        destination_target(destination),
                         {"namespace_filter_id": created.id, "namespace": created.namespace_path},
                     )
                 ],
@@ -422,70 +421,29 @@ class DestinationService:
         return created
 
     async def delete_namespace_filter(self, actor: Actor | None, filter_id: int) -> None:
-        writer = self._writer(actor, instance=False)
+        writer = self.access.writer(actor, instance=False)
         async with self.store.write() as conn:
             found = await dest_store.get_namespace_filter(conn, filter_id)
             if found is None:
-                raise _not_available()
-            destination, group = await self._destination(conn, writer, found.destination_id, False)
+                raise not_available()
+            destination, group = await self.access.destination(
+                conn, writer, found.destination_id, False
+            )
             await record(
                 conn,
                 [
-                    self._event(
+                    destination_event(
                         writer,
                         group,
                         "delete_http_namespace_filter",
                         f"Delete namespace filter for http audit event streaming destination "
                         f"{destination.name} and namespace {found.namespace_path}",
-                        _destination_target(destination),
+                        destination_target(destination),
                         {"namespace_filter_id": found.id, "namespace": found.namespace_path},
                     )
                 ],
             )
             await dest_store.delete_namespace_filter(conn, found.id)
-
-    # Access -----------------------------------------------------------------------------------
-
-    def _writer(self, actor: Actor | None, *, instance: bool) -> Actor:
-        """The actor of a change: signed in, allowed to write, an admin for the instance."""
-        if instance and not rules.may_manage_instance_destinations(actor.user if actor else None):
-            raise Forbidden(MUTATION_NOT_ALLOWED)
-        if actor is None:
-            raise _not_available()
-        actor.require_write()
-        return actor
-
-    async def _may_manage(self, conn: AsyncConnection, actor: Actor | None, group: Group) -> bool:
-        if actor is None:
-            return False
-        root = await ns_store.root_of(conn, group)
-        level = await ns_store.group_access(conn, actor.user.id, group)
-        return rules.may_manage_group_destinations(
-            actor.user, level, root.plan or self.default_plan
-        )
-
-    async def _destination(
-        self, conn: AsyncConnection, actor: Actor, destination_id: int, instance: bool
-    ) -> tuple[Destination, Group | None]:
-        """A destination of the expected family that the actor may manage, with its group."""
-        destination = await dest_store.get_destination(conn, self.box, destination_id)
-        if destination is None or destination.is_instance != instance:
-            raise _not_available()
-        if destination.group_id is None:
-            return destination, None
-        group = await ns_store.get_group(conn, destination.group_id)
-        if group is None or not await self._may_manage(conn, actor, group):
-            raise _not_available()
-        return destination, group
-
-    async def _header(
-        self, conn: AsyncConnection, actor: Actor, header_id: int, instance: bool
-    ) -> tuple[Header, Group | None]:
-        header = await dest_store.get_header(conn, self.box, header_id)
-        if header is None:
-            raise _not_available()
-        _, group = await self._destination(conn, actor, header.destination_id, instance)
-        return header, group
 
     async def _reload(self, conn: AsyncConnection, destination_id: int) -> Destination:
         destination = await dest_store.get_destination(conn, self.box, destination_id)
@@ -509,58 +467,6 @@ class DestinationService:
             conn, group_id, name=name, except_id=except_id
         ):
             raise InvalidInput(rules.NAME_TAKEN, "name")
-
-    # Events -----------------------------------------------------------------------------------
-
-    @staticmethod
-    def _event(
-        actor: Actor,
-        group: Group | None,
-        event_type: str,
-        message: str,
-        target: Target,
-        details: dict[str, Any] | None = None,
-    ) -> NewAuditEvent:
-        """The group's event for a group destination; an instance event (GitLab's names) else."""
-        if group is not None:
-            return namespace_event(actor, group, group, event_type, message, target, details)
-        instance_type = {
-            "create_event_streaming_destination": "create_instance_event_streaming_destination",
-            "update_event_streaming_destination": "update_instance_event_streaming_destination",
-            "destroy_event_streaming_destination": "destroy_instance_event_streaming_destination",
-        }.get(event_type, event_type)
-        return NewAuditEvent(
-            event_type=instance_type,
-            author=actor.author,
-            entity_type=EntityType.INSTANCE,
-            entity_id=INSTANCE_ENTITY_ID,
-            entity_path=INSTANCE_ENTITY_PATH,
-            target=target,
-            ip_address=actor.ip_address,
-            custom_message=message,
-            details=details or {},
-        )
-
-    def _header_event(
-        self,
-        actor: Actor,
-        group: Group | None,
-        action: str,
-        message: str,
-        header: Header,
-        details: dict[str, Any] | None = None,
-    ) -> NewAuditEvent:
-        family = (
-            "audit_events_streaming_headers" if group else "audit_events_streaming_instance_headers"
-        )
-        header_class = GROUP_HEADER_CLASS if group else INSTANCE_HEADER_CLASS
-        target = Target(header.id, header_class, header.key)
-        return self._event(actor, group, f"{family}_{action}", message, target, details)
-
-
-def _destination_target(destination: Destination) -> Target:
-    cls = INSTANCE_DESTINATION_CLASS if destination.is_instance else GROUP_DESTINATION_CLASS
-    return Target(destination.id, cls, destination.name)
 
 
 def _family(group: Group | None) -> str:
