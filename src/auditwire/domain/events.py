@@ -10,6 +10,9 @@ from typing import Any
 import orjson
 
 EVENT_TYPE_MAX_LENGTH = 255  # characters
+# GitLab's scope for events about the instance itself (Gitlab::Audit::InstanceScope).
+INSTANCE_ENTITY_ID = 1
+INSTANCE_ENTITY_PATH = "gitlab_instance"
 
 
 class EntityType(StrEnum):

@@ -14,7 +14,13 @@ from auditwire.config import Plan
 from auditwire.crypto import SecretBox
 from auditwire.domain import destinations as rules
 from auditwire.domain.destinations import Destination, Header
-from auditwire.domain.events import EntityType, NewAuditEvent, Target
+from auditwire.domain.events import (
+    INSTANCE_ENTITY_ID,
+    INSTANCE_ENTITY_PATH,
+    EntityType,
+    NewAuditEvent,
+    Target,
+)
 from auditwire.domain.namespaces import Group
 from auditwire.errors import Forbidden
 from auditwire.services.context import Actor
@@ -27,9 +33,6 @@ RESOURCE_NOT_AVAILABLE = (
     "or you don't have permission to perform this action"
 )
 MUTATION_NOT_ALLOWED = "You do not have access to this mutation."
-# GitLab's instance scope for events about the instance itself.
-INSTANCE_ENTITY_ID = 1
-INSTANCE_ENTITY_PATH = "gitlab_instance"
 
 GROUP_DESTINATION_CLASS = "AuditEvents::ExternalAuditEventDestination"
 INSTANCE_DESTINATION_CLASS = "AuditEvents::InstanceExternalAuditEventDestination"

@@ -19,6 +19,8 @@ from typing import Any, NamedTuple
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auditwire.domain.events import (
+    INSTANCE_ENTITY_ID,
+    INSTANCE_ENTITY_PATH,
     AuditEvent,
     Author,
     EntityType,
@@ -37,8 +39,6 @@ from auditwire.store import users as users_store
 
 MAX_EVENTS_PER_TRANSACTION = 5_000  # events
 IDEMPOTENCY_KEY_MAX_LENGTH = 255  # characters
-INSTANCE_ENTITY_ID = 1  # GitLab's Gitlab::Audit::InstanceScope has id 1
-INSTANCE_ENTITY_PATH = "instance"
 UNKNOWN_AUTHOR_ID = -1  # GitLab's id for an author it cannot name a user for
 
 logger = logging.getLogger(__name__)

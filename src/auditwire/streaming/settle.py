@@ -6,7 +6,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from auditwire.domain.events import SYSTEM_AUTHOR, EntityType, NewAuditEvent, Target
+from auditwire.domain.events import (
+    INSTANCE_ENTITY_ID,
+    INSTANCE_ENTITY_PATH,
+    SYSTEM_AUTHOR,
+    EntityType,
+    NewAuditEvent,
+    Target,
+)
 from auditwire.domain.retry import (
     CircuitPolicy,
     Outcome,
@@ -25,8 +32,6 @@ from auditwire.streaming.sender import Attempt
 DEACTIVATION_EVENT = "update_event_streaming_destination"
 GROUP_DESTINATION = "AuditEvents::ExternalAuditEventDestination"
 INSTANCE_DESTINATION = "AuditEvents::InstanceExternalAuditEventDestination"
-INSTANCE_ENTITY_ID = 1
-INSTANCE_ENTITY_PATH = "instance"
 
 
 def judge(claimed: Claimed, attempt: Attempt, now: datetime, policy: RetryPolicy) -> Result:
