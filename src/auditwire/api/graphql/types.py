@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import strawberry
 
@@ -137,16 +137,12 @@ class NamespaceFilterType:
         )
 
 
-@strawberry.type(
-    name="ExternalAuditEventDestination",
-    description="Represents an external resource to send audit events to.",
-)
-class DestinationType:
-    destination: strawberry.Private[Destination]
+@strawberry.type
+class _DestinationFields:
+    """Fields group and instance destinations share; each subclass adds its own id and links."""
 
-    @strawberry.field(description="ID of the destination.")
-    def id(self) -> strawberry.ID:
-        return ids.gid(ids.DESTINATION, self.destination.id)
+    destination: strawberry.Private[Destination]
+    is_instance: ClassVar[bool] = False
 
     @strawberry.field(description="Name of the external destination to send audit events to.")
     def name(self) -> str:
@@ -174,6 +170,33 @@ class DestinationType:
     @strawberry.field(description="List of event type filters added for streaming.")
     def event_type_filters(self) -> list[str]:
         return self.destination.event_types
+
+    @strawberry.field(description="How delivery to the destination is going.")
+    async def health(self, info: Info) -> DestinationHealthType:
+        return await delivery_types.health(info, self.destination.id, instance=self.is_instance)
+
+    @strawberry.field(description="Recent delivery attempts to the destination, newest first.")
+    async def deliveries(
+        self, info: Info, first: First = None, after: After = None, outcome: OutcomeFilter = None
+    ) -> Connection[DeliveryAttemptType]:
+        return await delivery_types.deliveries(
+            info,
+            self.destination.id,
+            instance=self.is_instance,
+            first=first,
+            after=after,
+            outcome=outcome,
+        )
+
+
+@strawberry.type(
+    name="ExternalAuditEventDestination",
+    description="Represents an external resource to send audit events to.",
+)
+class DestinationType(_DestinationFields):
+    @strawberry.field(description="ID of the destination.")
+    def id(self) -> strawberry.ID:
+        return ids.gid(ids.DESTINATION, self.destination.id)
 
     @strawberry.field(description="List of subgroup or project filters for the destination.")
     def namespace_filter(self) -> NamespaceFilterType | None:
@@ -223,39 +246,12 @@ class DestinationType:
     name="InstanceExternalAuditEventDestination",
     description="Represents an external resource to send instance audit events to.",
 )
-class InstanceDestinationType:
-    destination: strawberry.Private[Destination]
+class InstanceDestinationType(_DestinationFields):
+    is_instance = True
 
     @strawberry.field(description="ID of the destination.")
     def id(self) -> strawberry.ID:
         return ids.gid(ids.INSTANCE_DESTINATION, self.destination.id)
-
-    @strawberry.field(description="Name of the external destination to send audit events to.")
-    def name(self) -> str:
-        return self.destination.name
-
-    @strawberry.field(description="External destination to send audit events to.")
-    def destination_url(self) -> str:
-        return self.destination.destination_url
-
-    @strawberry.field(description="Verification token to validate source of event.")
-    def verification_token(self) -> str:
-        return self.destination.verification_token
-
-    @strawberry.field(
-        description="Standard Webhooks secret (`whsec_…`) the events sent to this destination "
-        "are signed with."
-    )
-    def signing_secret(self) -> str:
-        return self.destination.signing_secret
-
-    @strawberry.field(description="Active status of the destination.")
-    def active(self) -> bool:
-        return self.destination.active
-
-    @strawberry.field(description="List of event type filters added for streaming.")
-    def event_type_filters(self) -> list[str]:
-        return self.destination.event_types
 
     @strawberry.field(description="List of additional HTTP headers sent with each event.")
     def headers(
@@ -273,18 +269,6 @@ class InstanceDestinationType:
             after=after,
             last=last,
             before=before,
-        )
-
-    @strawberry.field(description="How delivery to the destination is going.")
-    async def health(self, info: Info) -> DestinationHealthType:
-        return await delivery_types.health(info, self.destination.id, instance=True)
-
-    @strawberry.field(description="Recent delivery attempts to the destination, newest first.")
-    async def deliveries(
-        self, info: Info, first: First = None, after: After = None, outcome: OutcomeFilter = None
-    ) -> Connection[DeliveryAttemptType]:
-        return await delivery_types.deliveries(
-            info, self.destination.id, instance=True, first=first, after=after, outcome=outcome
         )
 
 
