@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from auditwire.api.auth import current_actor, services
 from auditwire.api.rest.event_input import parse_events
-from auditwire.api.rest.pagination import PageParams, page_params, set_page_headers
+from auditwire.api.rest.pagination import PageParams, page_params, page_response
 from auditwire.api.rest.params import MAX_ID, numeric_id, ref
 from auditwire.api.rest.shapes import json_response
 from auditwire.api.rest.token_cache import cached_actor
@@ -58,14 +58,12 @@ def event_id_of(raw: str) -> int:
 
 async def _listing(
     request: Request,
-    response: Response,
     svc: Services,
     query: EventQuery,
     paging: PageParams,
 ) -> Response:
     events, total = await svc.events.list(query, offset=paging.offset, limit=paging.per_page)
-    set_page_headers(request, response, paging, total)
-    return json_response([e.rest_item() for e in events], 200, response)
+    return page_response(request, paging, [e.rest_item() for e in events], total)
 
 
 def _scoped(
@@ -103,7 +101,6 @@ def _visible(event: AuditEvent | None, query: EventQuery) -> AuditEvent:
 @router.get("/audit_events")
 async def list_instance_events(
     request: Request,
-    response: Response,
     entity_type: str | None = None,
     entity_id: int | None = Query(None, ge=0, le=MAX_ID),
     created_after: str | None = None,
@@ -119,7 +116,7 @@ async def list_instance_events(
         created_after=parse_time(created_after, "created_after"),
         created_before=parse_time(created_before, "created_before"),
     )
-    return await _listing(request, response, svc, query, paging)
+    return await _listing(request, svc, query, paging)
 
 
 @router.get("/audit_events/{event_id}")
@@ -173,7 +170,6 @@ async def _project_query(
 @router.get("/groups/{group_id}/audit_events")
 async def list_group_events(
     request: Request,
-    response: Response,
     group_id: str,
     created_after: str | None = None,
     created_before: str | None = None,
@@ -182,7 +178,7 @@ async def list_group_events(
     svc: Services = Depends(services),
 ) -> Response:
     query = await _group_query(svc, actor, group_id, created_after, created_before)
-    return await _listing(request, response, svc, query, paging)
+    return await _listing(request, svc, query, paging)
 
 
 @router.get("/groups/{group_id}/audit_events/{event_id}")
@@ -200,7 +196,6 @@ async def get_group_event(
 @router.get("/projects/{project_id}/audit_events")
 async def list_project_events(
     request: Request,
-    response: Response,
     project_id: str,
     created_after: str | None = None,
     created_before: str | None = None,
@@ -209,7 +204,7 @@ async def list_project_events(
     svc: Services = Depends(services),
 ) -> Response:
     query = await _project_query(svc, actor, project_id, created_after, created_before)
-    return await _listing(request, response, svc, query, paging)
+    return await _listing(request, svc, query, paging)
 
 
 @router.get("/projects/{project_id}/audit_events/{event_id}")

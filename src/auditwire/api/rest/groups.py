@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict
 
 from auditwire.api.auth import current_actor, services
-from auditwire.api.rest.pagination import PageParams, page_params, set_page_headers
+from auditwire.api.rest.pagination import PageParams, page_params, page_response
 from auditwire.api.rest.params import DbId, parse, ref, request_params
 from auditwire.api.rest.projects import projects_response
 from auditwire.api.rest.shapes import base_url, group_json, json_response
@@ -35,7 +35,6 @@ class UpdateGroup(BaseModel):
 @router.get("/groups")
 async def list_groups(
     request: Request,
-    response: Response,
     search: str | None = None,
     top_level_only: bool = False,
     paging: PageParams = Depends(page_params),
@@ -49,9 +48,8 @@ async def list_groups(
         offset=paging.offset,
         limit=paging.per_page,
     )
-    set_page_headers(request, response, paging, total)
     base = base_url(request)
-    return json_response([group_json(g, base) for g in groups], 200, response)
+    return page_response(request, paging, [group_json(g, base) for g in groups], total)
 
 
 @router.post("/groups", status_code=201)
@@ -104,7 +102,6 @@ async def delete_group(
 @router.get("/groups/{group_id}/subgroups")
 async def list_subgroups(
     request: Request,
-    response: Response,
     group_id: str,
     search: str | None = None,
     paging: PageParams = Depends(page_params),
@@ -115,15 +112,13 @@ async def list_subgroups(
     groups, total = await svc.namespaces.list_groups(
         actor, parent=parent, search=search, offset=paging.offset, limit=paging.per_page
     )
-    set_page_headers(request, response, paging, total)
     base = base_url(request)
-    return json_response([group_json(g, base) for g in groups], 200, response)
+    return page_response(request, paging, [group_json(g, base) for g in groups], total)
 
 
 @router.get("/groups/{group_id}/projects")
 async def list_group_projects(
     request: Request,
-    response: Response,
     group_id: str,
     search: str | None = None,
     paging: PageParams = Depends(page_params),
@@ -134,4 +129,4 @@ async def list_group_projects(
     projects, total = await svc.namespaces.list_projects(
         actor, under=group, search=search, offset=paging.offset, limit=paging.per_page
     )
-    return await projects_response(request, response, svc, paging, projects, total)
+    return await projects_response(request, svc, paging, projects, total)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict
 
 from auditwire.api.auth import current_actor, services
-from auditwire.api.rest.pagination import PageParams, page_params, set_page_headers
+from auditwire.api.rest.pagination import PageParams, page_params, page_response
 from auditwire.api.rest.params import DbId, numeric_id, parse, ref, request_params
 from auditwire.api.rest.shapes import base_url, json_response, member_json
 from auditwire.domain.namespaces import AccessLevel, Group, Project
@@ -57,7 +57,6 @@ def _user_id(raw: str) -> int:
 @router.get(SOURCE_PATH)
 async def list_members(
     request: Request,
-    response: Response,
     kind: Kind,
     source_id: str,
     paging: PageParams = Depends(page_params),
@@ -68,15 +67,13 @@ async def list_members(
     members, total = await svc.namespaces.list_members(
         actor, source, offset=paging.offset, limit=paging.per_page
     )
-    set_page_headers(request, response, paging, total)
     base = base_url(request)
-    return json_response([member_json(m, base) for m in members], 200, response)
+    return page_response(request, paging, [member_json(m, base) for m in members], total)
 
 
 @router.get(SOURCE_PATH + "/all")
 async def list_all_members(
     request: Request,
-    response: Response,
     kind: Kind,
     source_id: str,
     paging: PageParams = Depends(page_params),
@@ -88,9 +85,8 @@ async def list_all_members(
     members, total = await svc.namespaces.list_all_members(
         source, offset=paging.offset, limit=paging.per_page
     )
-    set_page_headers(request, response, paging, total)
     base = base_url(request)
-    return json_response([member_json(m, base) for m in members], 200, response)
+    return page_response(request, paging, [member_json(m, base) for m in members], total)
 
 
 @router.get(SOURCE_PATH + "/{user_id}")

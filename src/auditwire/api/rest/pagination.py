@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
+import orjson
 from fastapi import Query, Request, Response
 
 DEFAULT_PER_PAGE = 20
@@ -54,3 +56,10 @@ def set_page_headers(request: Request, response: Response, params: PageParams, t
     links.append(link(1, "first"))
     links.append(link(total_pages, "last"))
     response.headers["Link"] = ", ".join(links)
+
+
+def page_response(request: Request, params: PageParams, items: list[Any], total: int) -> Response:
+    """One page of `items` as GitLab answers it: a JSON array with the pagination headers."""
+    response = Response(orjson.dumps(items), media_type="application/json")
+    set_page_headers(request, response, params, total)
+    return response

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict
 
 from auditwire.api.auth import current_actor, services
-from auditwire.api.rest.pagination import PageParams, page_params, set_page_headers
+from auditwire.api.rest.pagination import PageParams, page_params, page_response
 from auditwire.api.rest.params import DbId, parse, ref, request_params
 from auditwire.api.rest.shapes import base_url, json_response, project_json
 from auditwire.domain.namespaces import Project
@@ -37,23 +37,20 @@ def path_from_name(name: str) -> str:
 
 async def projects_response(
     request: Request,
-    response: Response,
     svc: Services,
     paging: PageParams,
     projects: list[Project],
     total: int,
 ) -> Response:
-    set_page_headers(request, response, paging, total)
     groups = await svc.namespaces.namespaces_of(projects)
     base = base_url(request)
     items = [project_json(p, groups.get(p.namespace_id), base) for p in projects]
-    return json_response(items, 200, response)
+    return page_response(request, paging, items, total)
 
 
 @router.get("/projects")
 async def list_projects(
     request: Request,
-    response: Response,
     search: str | None = None,
     paging: PageParams = Depends(page_params),
     actor: Actor = Depends(current_actor),
@@ -62,7 +59,7 @@ async def list_projects(
     projects, total = await svc.namespaces.list_projects(
         actor, search=search, offset=paging.offset, limit=paging.per_page
     )
-    return await projects_response(request, response, svc, paging, projects, total)
+    return await projects_response(request, svc, paging, projects, total)
 
 
 @router.post("/projects", status_code=201)

@@ -17,14 +17,9 @@ def base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-def json_response(data: Any, status_code: int = 200, response: Response | None = None) -> Response:
-    """orjson-encoded JSON, keeping headers (pagination) set on `response`."""
-    headers = dict(response.headers) if response is not None else None
-    if headers:
-        headers.pop("content-length", None)
-    return Response(
-        orjson.dumps(data), status_code=status_code, media_type="application/json", headers=headers
-    )
+def json_response(data: Any, status_code: int = 200) -> Response:
+    """orjson-encoded JSON."""
+    return Response(orjson.dumps(data), status_code=status_code, media_type="application/json")
 
 
 def _day(value: date | None) -> str | None:

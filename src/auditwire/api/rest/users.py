@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from auditwire.api.auth import current_actor, services
-from auditwire.api.rest.pagination import PageParams, page_params, set_page_headers
+from auditwire.api.rest.pagination import PageParams, page_params, page_response
 from auditwire.api.rest.params import numeric_id, parse, request_params
 from auditwire.api.rest.shapes import base_url, json_response, user_json
 from auditwire.domain.events import format_timestamp
@@ -63,7 +63,6 @@ async def get_current_user(request: Request, actor: Actor = Depends(current_acto
 @router.get("/users")
 async def list_users(
     request: Request,
-    response: Response,
     username: str | None = None,
     paging: PageParams = Depends(page_params),
     actor: Actor = Depends(current_actor),
@@ -74,9 +73,8 @@ async def list_users(
     users, total = await svc.users.list(
         username=username, offset=paging.offset, limit=paging.per_page
     )
-    set_page_headers(request, response, paging, total)
     base = base_url(request)
-    return json_response([user_json(u, base, full=True) for u in users], 200, response)
+    return page_response(request, paging, [user_json(u, base, full=True) for u in users], total)
 
 
 @router.get("/users/{user_id}")
