@@ -384,6 +384,19 @@ async def close_circuit(conn: AsyncConnection, destination_id: int) -> None:
 # Outcomes -----------------------------------------------------------------------------------
 
 
+# The statements of every settle, built once for SQLAlchemy's compiled cache.
+_DELETE_DELIVERED = _d.delete().where(_d.c.id.in_(sa.bindparam("ids", expanding=True)))
+_STILL_HEALTHY = (
+    _dest.update()
+    .where(
+        _dest.c.id.in_(sa.bindparam("ids", expanding=True)),
+        _dest.c.circuit_state == CircuitState.CLOSED.value,
+        _dest.c.consecutive_failures == 0,
+    )
+    .values(last_success_at=sa.bindparam("now"))
+)
+
+
 class Settle(StrEnum):
     DELIVERED = "delivered"  # deleted
     RETRY = "retry"  # rescheduled at `at`
@@ -425,7 +438,7 @@ async def record_outcomes(
     for r in results:
         by_kind.setdefault(r.settle, []).append(r)
     if done := by_kind.get(Settle.DELIVERED):
-        await conn.execute(d.delete().where(d.c.id.in_([r.delivery_id for r in done])))
+        await conn.execute(_DELETE_DELIVERED, {"ids": [r.delivery_id for r in done]})
     reschedule = d.update().where(d.c.id == sa.bindparam("b_id"))
     if retry := by_kind.get(Settle.RETRY):
         await conn.execute(
@@ -479,15 +492,7 @@ async def _update_health(
     ids = sorted({r.destination_id for r in attempted})
     if all(r.settle is Settle.DELIVERED for r in attempted):
         # The common case, in one statement: successes to destinations already healthy.
-        healthy = await conn.execute(
-            _dest.update()
-            .where(
-                _dest.c.id.in_(ids),
-                _dest.c.circuit_state == CircuitState.CLOSED.value,
-                _dest.c.consecutive_failures == 0,
-            )
-            .values(last_success_at=now)
-        )
+        healthy = await conn.execute(_STILL_HEALTHY, {"ids": ids, "now": now})
         if healthy.rowcount == len(ids):
             return {}
     query = sa.select(
