@@ -227,8 +227,9 @@ async def ingest(store: Store, count: int, batch: int = INGEST_BATCH) -> None:
 # Measurements ------------------------------------------------------------------------------
 
 
-async def ceiling(control: Control, count: int) -> float:
-    """Requests/s of a bare aiohttp loop: same concurrency, same payloads, same headers."""
+async def ceiling(control: Control, count: int) -> tuple[float, float]:
+    """Requests/s of a bare aiohttp loop: same concurrency, same payloads, same headers; and
+    the CPU time this process spent per request (seconds)."""
     await control.reset(measure=True)
     now = datetime.now(UTC)
     bodies = [stored(event(n), n, now).stream_body() for n in range(count)]  # untimed
@@ -246,10 +247,10 @@ async def ceiling(control: Control, count: int) -> float:
                 async with session.post(url, data=bodies[n], headers=headers) as response:
                     await response.read()
 
-        started = time.time()
+        started, cpu = time.time(), time.process_time()
         await asyncio.gather(*(loop() for _ in range(CONCURRENCY)))
-        elapsed = time.time() - started
-    return count / elapsed
+        elapsed, cpu = time.time() - started, time.process_time() - cpu
+    return count / elapsed, cpu / count
 
 
 def stored(new: NewAuditEvent, event_id: int, now: datetime) -> AuditEvent:
@@ -274,8 +275,9 @@ def stored(new: NewAuditEvent, event_id: int, now: datetime) -> AuditEvent:
     )
 
 
-async def end_to_end(control: Control, kind: str, workdir: Path, count: int) -> float:
-    """Events/s from the first recorded event to the last one delivered (worker in-process)."""
+async def end_to_end(control: Control, kind: str, workdir: Path, count: int) -> tuple[float, float]:
+    """Events/s from the first recorded event to the last one delivered (worker in-process);
+    and the CPU time this process (recording and worker) spent per event (seconds)."""
     async with database(kind, workdir) as url:
         settings = bench_settings(url, workdir)
         store = Store(settings.resolved_database_url)
@@ -284,15 +286,16 @@ async def end_to_end(control: Control, kind: str, workdir: Path, count: int) -> 
         worker = DeliveryWorker(settings, store, box)
         await worker.start()
         await control.reset()
-        started = time.time()
+        started, cpu = time.time(), time.process_time()
         feeding = asyncio.create_task(ingest(store, count), name="bench-ingest")
         finished = await control.wait("ids", count)
+        cpu = time.process_time() - cpu
         await feeding
         await worker.stop()
         if os.environ.get("BENCH_VERBOSE"):
             print(f"  {kind} worker: {dict(worker.stats)}")
         await store.close()
-    return count / (finished - started)
+    return count / (finished - started), cpu / count
 
 
 async def latency(control: Control, kind: str, workdir: Path, seconds: float) -> list[float]:
@@ -426,19 +429,25 @@ async def main(quick: bool, only: set[str]) -> None:
         async with aiohttp.ClientSession() as session:
             control = Control(receiver, session)
             print(f"machine: {os.cpu_count()} CPUs; python {sys.version.split()[0]}")
-            top = await ceiling(control, sizes.ceiling)
+            top, _cpu = await ceiling(control, sizes.ceiling)
             print(f"ceiling (bare aiohttp POST loop, concurrency {CONCURRENCY}): {top:,.0f} req/s")
             for kind in ("sqlite", "postgresql"):
                 if only and kind not in only:
                     continue
                 # The machine may be shared: measure the ceiling again right before, and
                 # compare with the ceiling measured under the same conditions.
-                near = await ceiling(control, sizes.ceiling)
-                rate = await end_to_end(control, kind, workdir, sizes.e2e)
+                near, near_cpu = await ceiling(control, sizes.ceiling)
+                rate, cpu = await end_to_end(control, kind, workdir, sizes.e2e)
                 print(
                     f"{kind}: end to end {sizes.e2e:,} events: {rate:,.0f} events/s "
                     f"= {rate / near:.2f} of the ceiling measured just before "
                     f"({near:,.0f} req/s)"
+                )
+                # CPU time varies less than rates on a shared machine: this process's CPU per
+                # event (recording, worker, sending; not the receiver or PostgreSQL server).
+                print(
+                    f"{kind}: CPU of this process: {cpu * 1e6:.0f} µs per event end to end, "
+                    f"{near_cpu * 1e6:.0f} µs per request in the bare loop"
                 )
                 samples = await latency(control, kind, workdir, sizes.latency_seconds)
                 print(

@@ -25,7 +25,7 @@ from auditwire.domain.retry import Circuit, CircuitPolicy, CircuitState
 from auditwire.domain.routing import Route
 from auditwire.store.attempts import insert_attempts
 from auditwire.store.database import Store
-from auditwire.store.events import event_from_row
+from auditwire.store.events import event_from_row, sqlite_time
 from auditwire.store.schema import (
     audit_events,
     deliveries,
@@ -83,6 +83,46 @@ _PG_CLAIM = sa.text(
 )
 
 
+# Built once: SQLAlchemy then finds the compiled form in its cache instead of building and
+# keying a new statement on every call (statement construction showed in profiles).
+_nf = streaming_namespace_filters
+_ROUTES = (
+    sa.select(
+        _dest.c.id,
+        _dest.c.group_id,
+        streaming_event_type_filters.c.audit_event_type,
+        namespaces.c.full_path,
+        _nf.c.project_id,
+    )
+    .select_from(_dest)
+    .outerjoin(
+        streaming_event_type_filters,
+        streaming_event_type_filters.c.destination_id == _dest.c.id,
+    )
+    .outerjoin(_nf, _nf.c.destination_id == _dest.c.id)
+    .outerjoin(namespaces, namespaces.c.id == _nf.c.group_id)
+    .where(
+        _dest.c.active.is_(True),
+        sa.or_(
+            _dest.c.group_id.is_(None),
+            _dest.c.group_id.in_(sa.bindparam("groups", expanding=True)),
+        ),
+    )
+)
+_DELIVERY_COLUMNS = [
+    "event_id",
+    "destination_id",
+    "state",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+]
+_SQLITE_INSERT_PENDING = (
+    f"INSERT INTO deliveries ({', '.join(_DELIVERY_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(_DELIVERY_COLUMNS))})"
+)
+
+
 # Fan-out ------------------------------------------------------------------------------------
 
 
@@ -90,29 +130,9 @@ async def routes_for(conn: AsyncConnection, root_group_ids: Iterable[int]) -> li
     """Every active destination that may receive events of these top-level groups (their
     group destinations and all instance destinations), with its filters, in one query."""
     groups = sorted(set(root_group_ids))
-    scope: sa.ColumnElement[bool] = _dest.c.group_id.is_(None)
-    if groups:
-        scope = sa.or_(scope, _dest.c.group_id.in_(groups))
-    nf = streaming_namespace_filters
-    query = (
-        sa.select(
-            _dest.c.id,
-            _dest.c.group_id,
-            streaming_event_type_filters.c.audit_event_type,
-            namespaces.c.full_path,
-            nf.c.project_id,
-        )
-        .select_from(_dest)
-        .outerjoin(
-            streaming_event_type_filters,
-            streaming_event_type_filters.c.destination_id == _dest.c.id,
-        )
-        .outerjoin(nf, nf.c.destination_id == _dest.c.id)
-        .outerjoin(namespaces, namespaces.c.id == nf.c.group_id)
-        .where(_dest.c.active.is_(True), scope)
-    )
+    rows = await conn.execute(_ROUTES, {"groups": groups})
     found: dict[int, tuple[int | None, set[str], str | None, int | None]] = {}
-    for dest_id, group_id, event_type, path, project_id in await conn.execute(query):
+    for dest_id, group_id, event_type, path, project_id in rows:
         entry = found.setdefault(dest_id, (group_id, set(), path, project_id))
         if event_type is not None:
             entry[1].add(event_type)
@@ -131,20 +151,18 @@ async def insert_pending(
     commits; in this process the commit hook below wakes them."""
     if not pairs:
         return
-    await conn.execute(
-        deliveries.insert(),
-        [
-            {
-                "event_id": event_id,
-                "destination_id": destination_id,
-                "state": PENDING,
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
-            for event_id, destination_id in pairs
-        ],
-    )
+    # Ready-made tuples straight to the driver (COPY on PostgreSQL): SQLAlchemy's per-row
+    # parameter processing cost more than the inserts themselves.
+    if conn.dialect.name == "postgresql":
+        raw = await conn.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        records = [(e, d, PENDING, 0, now, now) for e, d in pairs]
+        await driver.copy_records_to_table("deliveries", records=records, columns=_DELIVERY_COLUMNS)
+    else:
+        at = sqlite_time(now)
+        rows = [(e, d, PENDING, 0, at, at) for e, d in pairs]
+        await conn.exec_driver_sql(_SQLITE_INSERT_PENDING, rows)
     if conn.dialect.name == "postgresql":
         await conn.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, "")))
     conn.sync_connection.info[_OUTBOX_FLAG] = True  # type: ignore[union-attr]
@@ -232,6 +250,33 @@ def _circuit(state: str, failures: int, open_until: datetime | None) -> Circuit:
 
 # Claims -------------------------------------------------------------------------------------
 
+_d = deliveries
+# SQLite claims one destination per statement (no LATERAL); built once for the compiled cache.
+_SQLITE_CLAIM = (
+    _d.update()
+    .where(
+        _d.c.id.in_(
+            sa.select(_d.c.id)
+            .where(
+                _d.c.destination_id == sa.bindparam("dest"),
+                _d.c.state == PENDING,
+                _d.c.next_attempt_at <= sa.bindparam("now"),
+                sa.exists().where(_dest.c.id == sa.bindparam("dest"), _dest.c.active.is_(True)),
+            )
+            .order_by(_d.c.next_attempt_at)
+            .limit(sa.bindparam("n"))
+            .scalar_subquery()
+        )
+    )
+    .values(
+        next_attempt_at=sa.bindparam("lease"),
+        lease_expires_at=sa.bindparam("lease"),
+        attempts=_d.c.attempts + 1,
+    )
+    .returning(_d.c.id, _d.c.event_id, _d.c.destination_id, _d.c.attempts, _d.c.created_at)
+)
+_EVENTS = sa.select(audit_events).where(audit_events.c.id.in_(sa.bindparam("ids", expanding=True)))
+
 
 @dataclass(frozen=True, slots=True)
 class Claimed:
@@ -287,40 +332,17 @@ async def claim(
             )
         return claimed
     rows: list[sa.Row[Any]] = []
-    d = deliveries
     for destination_id, n in wanted.items():
-        due = (
-            sa.select(d.c.id)
-            .where(
-                d.c.destination_id == destination_id,
-                d.c.state == PENDING,
-                d.c.next_attempt_at <= now,
-                sa.exists().where(_dest.c.id == destination_id, _dest.c.active.is_(True)),
+        rows.extend(
+            await conn.execute(
+                _SQLITE_CLAIM,
+                {"dest": destination_id, "now": now, "n": n, "lease": lease_until},
             )
-            .order_by(d.c.next_attempt_at)
-            .limit(n)
         )
-        statement = (
-            d.update()
-            .where(d.c.id.in_(due.scalar_subquery()))
-            .values(
-                next_attempt_at=lease_until,
-                lease_expires_at=lease_until,
-                attempts=d.c.attempts + 1,
-            )
-            .returning(d.c.id, d.c.event_id, d.c.destination_id, d.c.attempts, d.c.created_at)
-        )
-        rows.extend(await conn.execute(statement))
     if not rows:
         return []
     event_ids = list({r.event_id for r in rows})
-    by_id = {
-        e.id: e
-        for e in map(
-            event_from_row,
-            await conn.execute(sa.select(audit_events).where(audit_events.c.id.in_(event_ids))),
-        )
-    }
+    by_id = {e.id: e for e in map(event_from_row, await conn.execute(_EVENTS, {"ids": event_ids}))}
     return [
         Claimed(
             delivery_id=r.id,
@@ -362,6 +384,19 @@ async def close_circuit(conn: AsyncConnection, destination_id: int) -> None:
 
 
 # Outcomes -----------------------------------------------------------------------------------
+
+
+# The statements of every settle, built once for SQLAlchemy's compiled cache.
+_DELETE_DELIVERED = _d.delete().where(_d.c.id.in_(sa.bindparam("ids", expanding=True)))
+_STILL_HEALTHY = (
+    _dest.update()
+    .where(
+        _dest.c.id.in_(sa.bindparam("ids", expanding=True)),
+        _dest.c.circuit_state == CircuitState.CLOSED.value,
+        _dest.c.consecutive_failures == 0,
+    )
+    .values(last_success_at=sa.bindparam("now"))
+)
 
 
 class Settle(StrEnum):
@@ -406,7 +441,7 @@ async def record_outcomes(
     for r in results:
         by_kind.setdefault(r.settle, []).append(r)
     if done := by_kind.get(Settle.DELIVERED):
-        await conn.execute(d.delete().where(d.c.id.in_([r.delivery_id for r in done])))
+        await conn.execute(_DELETE_DELIVERED, {"ids": [r.delivery_id for r in done]})
     reschedule = d.update().where(d.c.id == sa.bindparam("b_id"))
     if retry := by_kind.get(Settle.RETRY):
         await conn.execute(
@@ -461,15 +496,7 @@ async def _update_health(
     ids = sorted({r.destination_id for r in attempted})
     if all(r.settle is Settle.DELIVERED for r in attempted):
         # The common case, in one statement: successes to destinations already healthy.
-        healthy = await conn.execute(
-            _dest.update()
-            .where(
-                _dest.c.id.in_(ids),
-                _dest.c.circuit_state == CircuitState.CLOSED.value,
-                _dest.c.consecutive_failures == 0,
-            )
-            .values(last_success_at=now)
-        )
+        healthy = await conn.execute(_STILL_HEALTHY, {"ids": ids, "now": now})
         if healthy.rowcount == len(ids):
             return {}
     query = sa.select(

@@ -94,7 +94,7 @@ _SQLITE_INSERT = (
 )
 
 
-def _sqlite_time(moment: datetime) -> str:
+def sqlite_time(moment: datetime) -> str:
     """SQLAlchemy's SQLite DATETIME storage form, `2024-01-31 12:00:00.000000`, in UTC."""
     return as_utc(moment).replace(tzinfo=None).isoformat(" ", "microseconds")
 
@@ -107,7 +107,7 @@ async def _insert_sqlite(conn: AsyncConnection, values: list[dict[str, Any]]) ->
         _ROW(
             {
                 **row,
-                "created_at": _sqlite_time(row["created_at"]),
+                "created_at": sqlite_time(row["created_at"]),
                 "details": orjson.dumps(row["details"]).decode(),
                 "stream_only": int(row["stream_only"]),
             }
@@ -127,15 +127,19 @@ async def _copy_postgresql(conn: AsyncConnection, values: list[dict[str, Any]]) 
     await driver.copy_records_to_table("audit_events", records=records, columns=_COLUMNS)
 
 
+# Built once, so that SQLAlchemy finds them in its compiled cache on every call.
+_PG_NEW_IDS = sa.select(
+    sa.func.nextval(sa.func.pg_get_serial_sequence("audit_events", "id"))
+).select_from(sa.func.generate_series(1, sa.bindparam("count", type_=sa.Integer)))
+_SQLITE_MAX_ID = sa.select(sa.func.coalesce(sa.func.max(audit_events.c.id), 0))
+
+
 async def _new_ids(conn: AsyncConnection, count: int) -> list[int]:
     if conn.dialect.name == "postgresql":
-        sequence = sa.func.pg_get_serial_sequence("audit_events", "id")
-        query = sa.select(sa.func.nextval(sequence)).select_from(sa.func.generate_series(1, count))
-        return sorted((await conn.execute(query)).scalars())
+        return sorted((await conn.execute(_PG_NEW_IDS, {"count": count})).scalars())
     # SQLite: writes run under BEGIN IMMEDIATE, so this transaction holds the only write lock
     # and the ids after the current maximum are its own (the ones SQLite would assign).
-    query = sa.select(sa.func.coalesce(sa.func.max(audit_events.c.id), 0))
-    first: int = (await conn.execute(query)).scalar_one() + 1
+    first: int = (await conn.execute(_SQLITE_MAX_ID)).scalar_one() + 1
     return list(range(first, first + count))
 
 
