@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
@@ -151,69 +151,46 @@ async def ingest_events(request: Request) -> Response:
 # Groups and projects --------------------------------------------------------------------------
 
 
-async def _group_query(
-    svc: Services, actor: Actor, group_id: str, after: str | None, before: str | None
-) -> EventQuery:
-    group, level = await svc.namespaces.group(actor, ref(group_id))
-    sees_all = permissions.can_read_all_group_events(actor.user, level)
-    return _scoped(EntityType.GROUP, group.id, sees_all, actor, after, before)
+Kind = Literal["groups", "projects"]
 
 
-async def _project_query(
-    svc: Services, actor: Actor, project_id: str, after: str | None, before: str | None
+async def _scoped_query(
+    svc: Services, actor: Actor, kind: Kind, source_id: str, after: str | None, before: str | None
 ) -> EventQuery:
-    project, level = await svc.namespaces.project(actor, ref(project_id))
+    """A group's or project's events: all of them for owners (maintainers of a project),
+    otherwise only the caller's own."""
+    if kind == "groups":
+        group, level = await svc.namespaces.group(actor, ref(source_id))
+        sees_all = permissions.can_read_all_group_events(actor.user, level)
+        return _scoped(EntityType.GROUP, group.id, sees_all, actor, after, before)
+    project, level = await svc.namespaces.project(actor, ref(source_id))
     sees_all = permissions.can_read_all_project_events(actor.user, level)
     return _scoped(EntityType.PROJECT, project.id, sees_all, actor, after, before)
 
 
-@router.get("/groups/{group_id}/audit_events")
-async def list_group_events(
+@router.get("/{kind}/{source_id}/audit_events")
+async def list_scoped_events(
     request: Request,
-    group_id: str,
+    kind: Kind,
+    source_id: str,
     created_after: str | None = None,
     created_before: str | None = None,
     paging: PageParams = Depends(page_params),
     actor: Actor = Depends(current_actor),
     svc: Services = Depends(services),
 ) -> Response:
-    query = await _group_query(svc, actor, group_id, created_after, created_before)
+    query = await _scoped_query(svc, actor, kind, source_id, created_after, created_before)
     return await _listing(request, svc, query, paging)
 
 
-@router.get("/groups/{group_id}/audit_events/{event_id}")
-async def get_group_event(
-    group_id: str,
+@router.get("/{kind}/{source_id}/audit_events/{event_id}")
+async def get_scoped_event(
+    kind: Kind,
+    source_id: str,
     event_id: str,
     actor: Actor = Depends(current_actor),
     svc: Services = Depends(services),
 ) -> Response:
-    query = await _group_query(svc, actor, group_id, None, None)
-    event = _visible(await svc.events.get(event_id_of(event_id)), query)
-    return json_response(event.rest_item())
-
-
-@router.get("/projects/{project_id}/audit_events")
-async def list_project_events(
-    request: Request,
-    project_id: str,
-    created_after: str | None = None,
-    created_before: str | None = None,
-    paging: PageParams = Depends(page_params),
-    actor: Actor = Depends(current_actor),
-    svc: Services = Depends(services),
-) -> Response:
-    query = await _project_query(svc, actor, project_id, created_after, created_before)
-    return await _listing(request, svc, query, paging)
-
-
-@router.get("/projects/{project_id}/audit_events/{event_id}")
-async def get_project_event(
-    project_id: str,
-    event_id: str,
-    actor: Actor = Depends(current_actor),
-    svc: Services = Depends(services),
-) -> Response:
-    query = await _project_query(svc, actor, project_id, None, None)
+    query = await _scoped_query(svc, actor, kind, source_id, None, None)
     event = _visible(await svc.events.get(event_id_of(event_id)), query)
     return json_response(event.rest_item())
