@@ -1,5 +1,5 @@
-"""Destinations, headers and filters inserted straight into the schema, and events recorded
-through the services layer, for the delivery tests."""
+"""Groups, projects, destinations, headers and filters written through the store, and events
+recorded through the services layer, for the delivery tests."""
 
 from __future__ import annotations
 
@@ -17,14 +17,11 @@ from auditwire.domain.events import Author, EntityType, NewAuditEvent, Target
 from auditwire.domain.signing import new_signing_secret
 from auditwire.services import events as event_service
 from auditwire.services.container import Services
+from auditwire.store import destinations as dest_store
+from auditwire.store import namespaces as ns_store
 from auditwire.store.schema import (
     deliveries,
-    namespaces,
-    projects,
     streaming_destinations,
-    streaming_event_type_filters,
-    streaming_headers,
-    streaming_namespace_filters,
 )
 
 AUTHOR = Author(id=1, name="Administrator")
@@ -44,48 +41,22 @@ def _now() -> datetime:
 
 
 async def add_group(services: Services, path: str, parent_id: int | None = None) -> int:
-    full_path = path
     async with services.store.write() as conn:
-        if parent_id is not None:
-            parent = (
-                await conn.execute(
-                    sa.select(namespaces.c.full_path).where(namespaces.c.id == parent_id)
-                )
-            ).scalar_one()
-            full_path = f"{parent}/{path}"
-        result = await conn.execute(
-            namespaces.insert()
-            .values(
-                parent_id=parent_id,
-                path=path,
-                name=path,
-                full_path=full_path,
-                description="",
-                created_at=_now(),
-            )
-            .returning(namespaces.c.id)
+        parent = await ns_store.get_group(conn, parent_id) if parent_id is not None else None
+        group = await ns_store.insert_group(
+            conn, parent=parent, path=path, name=path, description="", plan=None, now=_now()
         )
-        return int(result.scalar_one())
+        return group.id
 
 
 async def add_project(services: Services, group_id: int, path: str) -> int:
     async with services.store.write() as conn:
-        parent = (
-            await conn.execute(sa.select(namespaces.c.full_path).where(namespaces.c.id == group_id))
-        ).scalar_one()
-        result = await conn.execute(
-            projects.insert()
-            .values(
-                namespace_id=group_id,
-                path=path,
-                name=path,
-                full_path=f"{parent}/{path}",
-                description="",
-                created_at=_now(),
-            )
-            .returning(projects.c.id)
+        group = await ns_store.get_group(conn, group_id)
+        assert group is not None
+        project = await ns_store.insert_project(
+            conn, group=group, path=path, name=path, description="", now=_now()
         )
-        return int(result.scalar_one())
+        return project.id
 
 
 async def add_destination(
@@ -93,63 +64,50 @@ async def add_destination(
 ) -> Destination:
     token = secrets.token_urlsafe(18)[:24]
     secret = new_signing_secret()
-    box = services.box
     async with services.store.write() as conn:
-        result = await conn.execute(
-            streaming_destinations.insert()
-            .values(
-                group_id=group_id,
-                name=f"Destination_{secrets.token_hex(8)}",
-                destination_url=url,
-                verification_token=box.encrypt(token),
-                signing_secret=box.encrypt(secret),
-                active=active,
-                created_at=_now(),
-                updated_at=_now(),
-            )
-            .returning(streaming_destinations.c.id)
+        destination_id = await dest_store.insert_destination(
+            conn,
+            services.box,
+            group_id=group_id,
+            name=f"Destination_{secrets.token_hex(8)}",
+            destination_url=url,
+            verification_token=token,
+            signing_secret=secret,
+            now=_now(),
         )
-        return Destination(int(result.scalar_one()), url, token, secret)
+        if not active:
+            await dest_store.update_destination(conn, destination_id, _now(), active=False)
+        return Destination(destination_id, url, token, secret)
 
 
 async def set_active(services: Services, destination_id: int, active: bool) -> None:
     async with services.store.write() as conn:
-        await conn.execute(
-            streaming_destinations.update()
-            .where(streaming_destinations.c.id == destination_id)
-            .values(active=active, updated_at=_now())
-        )
+        await dest_store.update_destination(conn, destination_id, _now(), active=active)
 
 
 async def destroy_destination(services: Services, destination_id: int) -> None:
     async with services.store.write() as conn:
-        await conn.execute(
-            streaming_destinations.delete().where(streaming_destinations.c.id == destination_id)
-        )
+        await dest_store.delete_destination(conn, destination_id)
 
 
 async def add_header(
     services: Services, destination_id: int, key: str, value: str, *, active: bool = True
 ) -> None:
     async with services.store.write() as conn:
-        await conn.execute(
-            streaming_headers.insert().values(
-                destination_id=destination_id,
-                key=key,
-                value=services.box.encrypt(value),
-                active=active,
-                created_at=_now(),
-            )
+        await dest_store.insert_header(
+            conn,
+            services.box,
+            destination_id=destination_id,
+            key=key,
+            value=value,
+            active=active,
+            now=_now(),
         )
 
 
 async def add_event_type_filter(services: Services, destination_id: int, event_type: str) -> None:
     async with services.store.write() as conn:
-        await conn.execute(
-            streaming_event_type_filters.insert().values(
-                destination_id=destination_id, audit_event_type=event_type, created_at=_now()
-            )
-        )
+        await dest_store.insert_event_types(conn, destination_id, [event_type], _now())
 
 
 async def add_namespace_filter(
@@ -160,13 +118,12 @@ async def add_namespace_filter(
     project_id: int | None = None,
 ) -> None:
     async with services.store.write() as conn:
-        await conn.execute(
-            streaming_namespace_filters.insert().values(
-                destination_id=destination_id,
-                group_id=group_id,
-                project_id=project_id,
-                created_at=_now(),
-            )
+        await dest_store.insert_namespace_filter(
+            conn,
+            destination_id=destination_id,
+            group_id=group_id,
+            project_id=project_id,
+            now=_now(),
         )
 
 
