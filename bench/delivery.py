@@ -48,8 +48,8 @@ from auditwire.domain.events import AuditEvent, Author, EntityType, NewAuditEven
 from auditwire.domain.signing import new_signing_secret
 from auditwire.services import events as event_service
 from auditwire.store import Store
+from auditwire.store import destinations as dest_store
 from auditwire.store.migrate import migrate
-from auditwire.store.schema import streaming_destinations
 from auditwire.streaming import DeliveryWorker
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -197,23 +197,17 @@ def bench_settings(url: str, workdir: Path) -> Settings:
 
 
 async def add_destination(store: Store, box: SecretBox, url: str) -> int:
-    now = datetime.now(UTC)
     async with store.write() as conn:
-        result = await conn.execute(
-            streaming_destinations.insert()
-            .values(
-                group_id=None,
-                name=f"bench-{uuid.uuid4().hex[:8]}",
-                destination_url=url,
-                verification_token=box.encrypt("bench-token-0123456789ab"),
-                signing_secret=box.encrypt(new_signing_secret()),
-                active=True,
-                created_at=now,
-                updated_at=now,
-            )
-            .returning(streaming_destinations.c.id)
+        return await dest_store.insert_destination(
+            conn,
+            box,
+            group_id=None,
+            name=f"bench-{uuid.uuid4().hex[:8]}",
+            destination_url=url,
+            verification_token="bench-token-0123456789ab",
+            signing_secret=new_signing_secret(),
+            now=datetime.now(UTC),
         )
-        return int(result.scalar_one())
 
 
 async def ingest(store: Store, count: int, batch: int = INGEST_BATCH) -> None:
