@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auditwire.domain.delivery_log import AttemptOutcome, AttemptRecord
 from auditwire.domain.events import as_utc
+from auditwire.store.database import driver_connection
 from auditwire.store.schema import delivery_attempts
 
 ERROR_MAX_LENGTH = 500  # characters of an error kept on an attempt record
@@ -53,8 +54,7 @@ async def insert_attempts(conn: AsyncConnection, records: Sequence[AttemptRecord
     if conn.dialect.name == "postgresql":
         # COPY on the transaction's own connection: a third of the client CPU and half the
         # time of an executemany, on the worker's hot path.
-        raw = await conn.get_raw_connection()
-        driver: Any = raw.driver_connection
+        driver = await driver_connection(conn)
         await driver.copy_records_to_table(_a.name, columns=_COLUMNS, records=rows)
         return
     await conn.execute(_a.insert(), [dict(zip(_COLUMNS, row, strict=True)) for row in rows])

@@ -24,6 +24,15 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+async def driver_connection(conn: AsyncConnection) -> Any:
+    """The driver's own connection under this transaction (asyncpg's on PostgreSQL), for COPY
+    and the delivery hot path's statements, which skip SQLAlchemy's per-call work."""
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    return driver
+
+
 class Store:
     """Owns the engine; hands out read connections and write transactions."""
 

@@ -24,8 +24,8 @@ from auditwire.domain.events import AuditEvent, as_utc
 from auditwire.domain.retry import Circuit, CircuitPolicy, CircuitState
 from auditwire.domain.routing import Route
 from auditwire.store.attempts import insert_attempts
-from auditwire.store.database import Store
-from auditwire.store.events import event_from_row, sqlite_time
+from auditwire.store.database import Store, driver_connection
+from auditwire.store.events import event_from_mapping, event_from_row, sqlite_time
 from auditwire.store.schema import (
     audit_events,
     deliveries,
@@ -45,25 +45,27 @@ _OUTBOX_FLAG = "auditwire_outbox_written"
 _dest = streaming_destinations
 
 # PostgreSQL claims every wanted destination's rows in one statement. SKIP LOCKED lets any
-# number of workers claim side by side without waiting on each other's rows.
-_PG_CLAIM = sa.text(
-    """
+# number of workers claim side by side without waiting on each other's rows. The hot path's
+# PostgreSQL statements go straight to asyncpg, which keeps them prepared: SQLAlchemy's
+# per-call work (parameter processing, expanding IN lists, result rows) cost more CPU than
+# PostgreSQL spent running them.
+_PG_CLAIM = """
     WITH wanted AS (
         SELECT w.destination_id, w.n
-        FROM unnest(CAST(:ids AS bigint[]), CAST(:ns AS int[])) AS w(destination_id, n)
+        FROM unnest($1::bigint[], $2::int[]) AS w(destination_id, n)
         JOIN streaming_destinations s ON s.id = w.destination_id AND s.active
     ), picked AS (
         SELECT p.id FROM wanted CROSS JOIN LATERAL (
             SELECT d.id FROM deliveries d
             WHERE d.destination_id = wanted.destination_id
-              AND d.state = 'pending' AND d.next_attempt_at <= :now
+              AND d.state = 'pending' AND d.next_attempt_at <= $3
             ORDER BY d.next_attempt_at
             LIMIT wanted.n
             FOR UPDATE SKIP LOCKED
         ) p
     ), claimed AS (
         UPDATE deliveries
-        SET next_attempt_at = :lease, lease_expires_at = :lease,
+        SET next_attempt_at = $4, lease_expires_at = $4,
             attempts = deliveries.attempts + 1
         FROM picked WHERE deliveries.id = picked.id
         RETURNING deliveries.id, deliveries.event_id, deliveries.destination_id,
@@ -73,14 +75,12 @@ _PG_CLAIM = sa.text(
            claimed.attempts AS delivery_attempts, claimed.created_at AS delivery_created_at,
            e.*
     FROM claimed JOIN audit_events e ON e.id = claimed.event_id
-    """
-).columns(
-    sa.column("delivery_id", sa.BigInteger),
-    sa.column("delivery_destination_id", sa.BigInteger),
-    sa.column("delivery_attempts", sa.Integer),
-    sa.column("delivery_created_at", sa.DateTime(timezone=True)),
-    *(sa.column(c.name, c.type) for c in audit_events.c),
-)
+"""
+_PG_DELETE_DELIVERED = "DELETE FROM deliveries WHERE id = ANY($1::bigint[])"
+_PG_STILL_HEALTHY = """
+    UPDATE streaming_destinations SET last_success_at = $2
+    WHERE id = ANY($1::bigint[]) AND circuit_state = 'closed' AND consecutive_failures = 0
+"""
 
 
 # Built once: SQLAlchemy then finds the compiled form in its cache instead of building and
@@ -154,17 +154,14 @@ async def insert_pending(
     # Ready-made tuples straight to the driver (COPY on PostgreSQL): SQLAlchemy's per-row
     # parameter processing cost more than the inserts themselves.
     if conn.dialect.name == "postgresql":
-        raw = await conn.get_raw_connection()
-        driver = raw.driver_connection
-        assert driver is not None
+        driver = await driver_connection(conn)
         records = [(e, d, PENDING, 0, now, now) for e, d in pairs]
         await driver.copy_records_to_table("deliveries", records=records, columns=_DELIVERY_COLUMNS)
+        await driver.execute(f"NOTIFY {NOTIFY_CHANNEL}")
     else:
         at = sqlite_time(now)
         rows = [(e, d, PENDING, 0, at, at) for e, d in pairs]
         await conn.exec_driver_sql(_SQLITE_INSERT_PENDING, rows)
-    if conn.dialect.name == "postgresql":
-        await conn.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, "")))
     conn.sync_connection.info[_OUTBOX_FLAG] = True  # type: ignore[union-attr]
 
 
@@ -304,22 +301,16 @@ async def claim(
         return []
     if conn.dialect.name == "postgresql":
         # One round trip: claim and read the events in the same statement.
-        result = await conn.execute(
-            _PG_CLAIM,
-            {
-                "ids": list(wanted),
-                "ns": list(wanted.values()),
-                "now": now,
-                "lease": lease_until,
-            },
+        driver = await driver_connection(conn)
+        records = await driver.fetch(
+            _PG_CLAIM, list(wanted), list(wanted.values()), now, lease_until
         )
         events: dict[int, AuditEvent] = {}
         claimed = []
-        for row in result:
-            m = row._mapping
+        for m in records:
             event = events.get(m["id"])
             if event is None:
-                event = events[m["id"]] = event_from_row(row)
+                event = events[m["id"]] = event_from_mapping(m)
             claimed.append(
                 Claimed(
                     delivery_id=m["delivery_id"],
@@ -407,8 +398,10 @@ class Settle(StrEnum):
     RELEASE = "release"  # not attempted (shutdown): due again at once, attempt not counted
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Result:
+    """An attempt's outcome; its attempt record is attached when the attempt is observed."""
+
     delivery_id: int
     destination_id: int
     settle: Settle
@@ -440,8 +433,13 @@ async def record_outcomes(
     by_kind: dict[Settle, list[Result]] = {}
     for r in results:
         by_kind.setdefault(r.settle, []).append(r)
+    postgresql = conn.dialect.name == "postgresql"
     if done := by_kind.get(Settle.DELIVERED):
-        await conn.execute(_DELETE_DELIVERED, {"ids": [r.delivery_id for r in done]})
+        ids = [r.delivery_id for r in done]
+        if postgresql:
+            await (await driver_connection(conn)).execute(_PG_DELETE_DELIVERED, ids)
+        else:
+            await conn.execute(_DELETE_DELIVERED, {"ids": ids})
     reschedule = d.update().where(d.c.id == sa.bindparam("b_id"))
     if retry := by_kind.get(Settle.RETRY):
         await conn.execute(
@@ -496,8 +494,12 @@ async def _update_health(
     ids = sorted({r.destination_id for r in attempted})
     if all(r.settle is Settle.DELIVERED for r in attempted):
         # The common case, in one statement: successes to destinations already healthy.
-        healthy = await conn.execute(_STILL_HEALTHY, {"ids": ids, "now": now})
-        if healthy.rowcount == len(ids):
+        if conn.dialect.name == "postgresql":
+            status = await (await driver_connection(conn)).execute(_PG_STILL_HEALTHY, ids, now)
+            updated = int(status.rsplit(" ", 1)[-1])  # "UPDATE <rows>"
+        else:
+            updated = (await conn.execute(_STILL_HEALTHY, {"ids": ids, "now": now})).rowcount
+        if updated == len(ids):
             return {}
     query = sa.select(
         _dest.c.id, _dest.c.circuit_state, _dest.c.consecutive_failures, _dest.c.circuit_open_until

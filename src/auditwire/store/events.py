@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auditwire.domain.events import AuditEvent, NewAuditEvent, as_utc
 from auditwire.store._paging import page
+from auditwire.store.database import driver_connection
 from auditwire.store.schema import audit_events, idempotency_keys
 
 
@@ -120,9 +121,7 @@ async def _insert_sqlite(conn: AsyncConnection, values: list[dict[str, Any]]) ->
 async def _copy_postgresql(conn: AsyncConnection, values: list[dict[str, Any]]) -> None:
     """COPY the rows in, on the transaction's own asyncpg connection: PostgreSQL takes a
     thousand rows several times faster this way than as a thousand INSERTs."""
-    raw = await conn.get_raw_connection()
-    driver = raw.driver_connection
-    assert driver is not None
+    driver = await driver_connection(conn)
     records = [_ROW({**row, "details": orjson.dumps(row["details"]).decode()}) for row in values]
     await driver.copy_records_to_table("audit_events", records=records, columns=_COLUMNS)
 

@@ -8,7 +8,6 @@ its query), a token, a signing secret or a header value.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 from prometheus_client import Counter, Histogram
@@ -56,7 +55,7 @@ def attempted(
     started_at: datetime,
     seconds: float,
 ) -> Result:
-    """The result with its attempt record; counts the attempt and logs it when it failed."""
+    """The result, its attempt record attached; counts the attempt, logs it when it failed."""
     outcome = OUTCOMES.get(result.settle)
     if outcome is None:  # released, not attempted
         return result
@@ -99,7 +98,8 @@ def attempted(
                 "next_attempt_at": result.at.isoformat() if result.at else None,
             },
         )
-    return replace(result, attempt=record)
+    result.attempt = record
+    return result
 
 
 def circuit_changed(

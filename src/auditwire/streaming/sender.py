@@ -60,6 +60,8 @@ class Sender:
             timeout=self._timeout,
             auto_decompress=False,
             skip_auto_headers=("User-Agent",),
+            # A receiver's cookies are never sent back: each POST stands alone.
+            cookie_jar=aiohttp.DummyCookieJar(),
         )
 
     async def close(self) -> None:
