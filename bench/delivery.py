@@ -27,11 +27,13 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import aiohttp
 import asyncpg
@@ -58,15 +60,18 @@ POSTGRES_ADMIN_URL = os.environ.get(
 CONCURRENCY = 16  # the per-destination budget, and the ceiling loop's concurrency
 INGEST_BATCH = 100  # events per recording transaction in throughput runs
 LATENCY_RATE = 500  # events per second offered
+WORKER_PROCESSES = 2  # PostgreSQL end to end in separate processes: one per core here
 RUN_LIMIT = 120.0  # seconds any single measurement may take
 RSS_SAMPLE = 0.05  # seconds between two samples of the worker's memory
 AUTHOR = Author(id=1, name="Administrator")
+T = TypeVar("T")
 
 
 @dataclass
 class Sizes:
     ceiling: int
     e2e: int
+    e2e_rounds: int
     latency_seconds: float
     fanout_events: int
     isolation: int
@@ -76,6 +81,7 @@ class Sizes:
 FULL = Sizes(
     ceiling=10_000,
     e2e=20_000,
+    e2e_rounds=3,
     latency_seconds=10.0,
     fanout_events=5_000,
     isolation=10_000,
@@ -84,6 +90,7 @@ FULL = Sizes(
 QUICK = Sizes(
     ceiling=3_000,
     e2e=3_000,
+    e2e_rounds=1,
     latency_seconds=3.0,
     fanout_events=1_000,
     isolation=2_000,
@@ -145,7 +152,7 @@ class Control:
         async with self.session.post(url) as response:
             await response.read()
 
-    async def stats(self) -> dict[str, int]:
+    async def stats(self) -> dict[str, float]:
         async with self.session.get(f"{self.receiver.base}/stats") as response:
             return dict(orjson.loads(await response.read()))
 
@@ -218,6 +225,78 @@ async def ingest(store: Store, count: int, batch: int = INGEST_BATCH) -> None:
             )
 
 
+@asynccontextmanager
+async def worker_processes(url: str, workdir: Path, count: int) -> AsyncIterator[list[int]]:
+    """`count` `auditwire worker` processes on the database at `url`; their pids. SIGTERM and
+    a wait when the block ends."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUDITWIRE_")}
+    env.update(
+        AUDITWIRE_DATABASE_URL=url,
+        AUDITWIRE_DATA_DIR=str(workdir),
+        AUDITWIRE_SECRET_KEY="bench-key",
+        AUDITWIRE_ALLOW_LOCAL_REQUESTS="true",
+    )
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "auditwire",
+            "worker",
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        for _ in range(count)
+    ]
+    try:
+        yield [p.pid for p in processes]
+    finally:
+        for process in processes:
+            if process.returncode is None:
+                process.terminate()
+        for process in processes:
+            await process.wait()
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time of these processes so far."""
+    return sum(sum(psutil.Process(pid).cpu_times()[:2]) for pid in pids)
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU time of this machine's PostgreSQL server so far: its live processes, and the
+    backends that have exited (counted in the postmaster's children times); 0 when
+    unreadable."""
+    total = 0.0
+    for process in psutil.process_iter(["name", "ppid"]):
+        if process.info["name"] not in ("postgres", "postmaster"):
+            continue
+        with suppress(psutil.Error):
+            times = process.cpu_times()
+            total += times.user + times.system
+            if process.info["ppid"] == 1 or psutil.Process(process.info["ppid"]).name() not in (
+                "postgres",
+                "postmaster",
+            ):
+                total += times.children_user + times.children_system
+    return total
+
+
+@dataclass
+class OthersCpu:
+    """CPU seconds the receiver and the PostgreSQL server spent during a measurement."""
+
+    receiver: float = 0.0
+    postgres: float = 0.0
+
+    @classmethod
+    async def during(cls, control: Control, measurement: Awaitable[T]) -> tuple[T, OthersCpu]:
+        receiver, postgres = (await control.stats())["cpu"], postgres_cpu_seconds()
+        result = await measurement
+        spent = cls((await control.stats())["cpu"] - receiver, postgres_cpu_seconds() - postgres)
+        return result, spent
+
+
 # Measurements ------------------------------------------------------------------------------
 
 
@@ -288,6 +367,33 @@ async def end_to_end(control: Control, kind: str, workdir: Path, count: int) -> 
         await worker.stop()
         if os.environ.get("BENCH_VERBOSE"):
             print(f"  {kind} worker: {dict(worker.stats)}")
+        await store.close()
+    return count / (finished - started), cpu / count
+
+
+async def end_to_end_processes(
+    control: Control, kind: str, workdir: Path, count: int, workers: int
+) -> tuple[float, float]:
+    """As `end_to_end`, with delivery in `workers` separate `auditwire worker` processes (the
+    production shape: API processes record, worker processes deliver) and recording here.
+    Also the CPU time of this process and the workers per event (seconds)."""
+    async with database(kind, workdir) as url:
+        settings = bench_settings(url, workdir)
+        store = Store(settings.resolved_database_url)
+        box = SecretBox(load_or_create_key(settings.secret_key, workdir))
+        await add_destination(store, box, control.receiver.url())
+        async with worker_processes(url, workdir, workers) as pids:
+            # Untimed: one event through, so that every worker is up before the clock starts.
+            await control.reset()
+            await ingest(store, workers * 20)
+            await control.wait("ids", workers * 20)
+            await asyncio.sleep(0.5)
+            await control.reset()
+            started, cpu = time.time(), time.process_time() + cpu_seconds(pids)
+            feeding = asyncio.create_task(ingest(store, count), name="bench-ingest")
+            finished = await control.wait("ids", count)
+            cpu = time.process_time() + cpu_seconds(pids) - cpu
+            await feeding
         await store.close()
     return count / (finished - started), cpu / count
 
@@ -376,39 +482,22 @@ async def backlog_memory(
         await ingest(store, count, 1000)
         await store.close()
         await control.reset()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AUDITWIRE_")}
-        env.update(
-            AUDITWIRE_DATABASE_URL=url,
-            AUDITWIRE_DATA_DIR=str(workdir),
-            AUDITWIRE_SECRET_KEY="bench-key",
-            AUDITWIRE_ALLOW_LOCAL_REQUESTS="true",
-        )
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "auditwire",
-            "worker",
-            env=env,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-        watched = psutil.Process(process.pid)
-        peak = 0
+        async with worker_processes(url, workdir, 1) as pids:
+            watched = psutil.Process(pids[0])
+            peak = 0
 
-        async def sample() -> None:
-            nonlocal peak
-            for _ in range(int(RUN_LIMIT * 3 / RSS_SAMPLE)):
-                peak = max(peak, watched.memory_info().rss)
-                await asyncio.sleep(RSS_SAMPLE)
+            async def sample() -> None:
+                nonlocal peak
+                for _ in range(int(RUN_LIMIT * 3 / RSS_SAMPLE)):
+                    peak = max(peak, watched.memory_info().rss)
+                    await asyncio.sleep(RSS_SAMPLE)
 
-        sampler = asyncio.create_task(sample(), name="bench-rss")
-        started = time.time()
-        try:
-            finished = await control.wait("ids", count, RUN_LIMIT * 3)
-        finally:
-            sampler.cancel()
-            process.terminate()
-            await process.wait()
+            sampler = asyncio.create_task(sample(), name="bench-rss")
+            started = time.time()
+            try:
+                finished = await control.wait("ids", count, RUN_LIMIT * 3)
+            finally:
+                sampler.cancel()
     return peak / 1e6, count / (finished - started)
 
 
@@ -416,7 +505,7 @@ def percentile(samples: list[float], q: float) -> float:
     return statistics.quantiles(samples, n=100, method="inclusive")[q - 1] if samples else 0.0
 
 
-async def main(quick: bool, only: set[str]) -> None:
+async def main(quick: bool, only: set[str], end_to_end_only: bool) -> None:
     sizes = QUICK if quick else FULL
     with ReceiverProcess() as receiver, tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
@@ -428,21 +517,41 @@ async def main(quick: bool, only: set[str]) -> None:
             for kind in ("sqlite", "postgresql"):
                 if only and kind not in only:
                     continue
-                # The machine may be shared: measure the ceiling again right before, and
-                # compare with the ceiling measured under the same conditions.
-                near, near_cpu = await ceiling(control, sizes.ceiling)
-                rate, cpu = await end_to_end(control, kind, workdir, sizes.e2e)
-                print(
-                    f"{kind}: end to end {sizes.e2e:,} events: {rate:,.0f} events/s "
-                    f"= {rate / near:.2f} of the ceiling measured just before "
-                    f"({near:,.0f} req/s)"
-                )
-                # CPU time varies less than rates on a shared machine: this process's CPU per
-                # event (recording, worker, sending; not the receiver or PostgreSQL server).
-                print(
-                    f"{kind}: CPU of this process: {cpu * 1e6:.0f} µs per event end to end, "
-                    f"{near_cpu * 1e6:.0f} µs per request in the bare loop"
-                )
+                # The production shape: delivery in worker processes of its own (SQLite
+                # supports one; PostgreSQL any number, here one per core).
+                workers = 1 if kind == "sqlite" else WORKER_PROCESSES
+                shapes = {
+                    "worker in-process": partial(end_to_end, control, kind, workdir, sizes.e2e),
+                    f"{workers} worker process(es)": partial(
+                        end_to_end_processes, control, kind, workdir, sizes.e2e, workers
+                    ),
+                }
+                for shape, measure in shapes.items():
+                    ratios = []
+                    for _ in range(sizes.e2e_rounds):
+                        # The machine may be shared: each run is compared with a ceiling
+                        # measured right before it, and the runs are repeated.
+                        near, near_cpu = await ceiling(control, sizes.ceiling)
+                        (rate, cpu), others = await OthersCpu.during(control, measure())
+                        ratios.append(rate / near)
+                        # CPU time varies less than rates on a shared machine: per event,
+                        # auditwire's processes (recording, worker, sending), the PostgreSQL
+                        # server, the receiver; and the bare loop's per request.
+                        print(
+                            f"{kind}: end to end {sizes.e2e:,} events, {shape}: "
+                            f"{rate:,.0f} events/s = {rate / near:.2f} of the ceiling just "
+                            f"before ({near:,.0f} req/s); CPU per event: auditwire "
+                            f"{cpu * 1e6:.0f} µs, PostgreSQL server "
+                            f"{others.postgres / sizes.e2e * 1e6:.0f} µs, receiver "
+                            f"{others.receiver / sizes.e2e * 1e6:.0f} µs; bare loop "
+                            f"{near_cpu * 1e6:.0f} µs per request"
+                        )
+                    print(
+                        f"{kind}: end to end, {shape}: median {statistics.median(ratios):.2f} "
+                        f"of the ceiling over {len(ratios)} run(s)"
+                    )
+                if end_to_end_only:
+                    continue
                 samples = await latency(control, kind, workdir, sizes.latency_seconds)
                 print(
                     f"{kind}: latency at {LATENCY_RATE} events/s offered ({len(samples):,} "
@@ -467,10 +576,14 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--only", action="append", default=[], choices=["sqlite", "postgresql"])
+    parser.add_argument(
+        "--end-to-end", action="store_true", help="only the ceiling and end-to-end figures"
+    )
     arguments = parser.parse_args()
+    measured = (arguments.quick, set(arguments.only), arguments.end_to_end)
     try:
         import uvloop
 
-        uvloop.run(main(arguments.quick, set(arguments.only)))
+        uvloop.run(main(*measured))
     except ImportError:
-        asyncio.run(main(arguments.quick, set(arguments.only)))
+        asyncio.run(main(*measured))
