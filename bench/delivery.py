@@ -1,16 +1,19 @@
 """Delivery throughput, latency, isolation and memory, printed in one run.
 
-    .venv/bin/python bench/delivery.py [--quick]
+    .venv/bin/python bench/delivery.py [--quick] [--only sqlite|postgresql] [--end-to-end]
 
 Starts its own receiver on 127.0.0.1 in a separate process (so it does not share the
 sender's event loop or CPU time slice), then measures:
   1. the ceiling: a bare aiohttp POST loop at the same concurrency with the same payloads;
   2. auditwire end to end, ingestion (services.events.record in batches) to all delivered,
-     on SQLite and on PostgreSQL, as a ratio to the ceiling;
+     on SQLite and on PostgreSQL, as a ratio to a ceiling measured just before: with the
+     worker in the recording process, and with separate `auditwire worker` processes; each
+     repeated, with the CPU per event of auditwire, the PostgreSQL server and the receiver;
   3. p50/p99 latency from ingestion to delivery at 500 events/s offered (one event per
      transaction);
   4. deliveries/s with 5 destinations;
-  5. a healthy destination's throughput with a blackholed neighbour, as a ratio to alone;
+  5. a healthy destination's throughput with a blackholed neighbour, as a ratio to alone,
+     in alternating pairs;
   6. peak RSS of an `auditwire worker` process draining a backlog of 100,000 deliveries.
 Every loop is bounded in count and time. Needs PostgreSQL at AUDITWIRE_BENCH_POSTGRES_URL
 (default postgresql://postgres@127.0.0.1:5432/postgres) for the PostgreSQL figures.
