@@ -7,13 +7,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from graphql import get_introspection_query
 
 from auditwire.api.app import create_app
-from auditwire.api.graphql.schema import schema_sdl
+from auditwire.api.graphql.schema import MAX_DEPTH, schema_sdl
 from auditwire.config import Settings
 from auditwire.store import Store
 from tests.conftest import Account
-from tests.integration.graphql.conftest import Acme
+from tests.integration.graphql.conftest import Acme, RunGraphQL
 
 SCHEMA_FILE = Path(__file__).resolve().parents[3] / "schema.graphql"
 
@@ -125,3 +126,49 @@ async def test_an_unexpected_failure_is_masked_and_logged_not_a_500(
     assert [e["message"] for e in body["errors"]] == ["Internal server error"]
     assert "secret" not in response.text
     assert "GraphQL resolver failed" in caplog.text
+
+
+async def test_an_operation_nested_past_the_depth_limit_is_refused_before_it_runs(
+    graphql: RunGraphQL, acme: Acme
+) -> None:
+    # destination -> group -> destinations -> ...: each turn of the cycle is three levels.
+    def nested(turns: int) -> str:
+        inner = "name"
+        for _ in range(turns):
+            inner = f"name externalAuditEventDestinations {{ nodes {{ group {{ {inner} }} }} }}"
+        return f"""mutation {{ externalAuditEventDestinationCreate(input: {{
+            destinationUrl: "https://siem.example.com/deep", groupPath: "acme" }}) {{
+              errors externalAuditEventDestination {{ group {{ {inner} }} }} }} }}"""
+
+    deep = await graphql(nested(6), as_=acme.owner)
+    assert deep.get("data") is None
+    assert [e["message"] for e in deep["errors"]] == [
+        f"'anonymous' exceeds maximum operation depth of {MAX_DEPTH}"
+    ]
+    listed = await graphql(
+        '{ group(fullPath: "acme") { externalAuditEventDestinations { nodes { destinationUrl } } } '
+        "}",
+        as_=acme.owner,
+    )
+    urls = [
+        n["destinationUrl"]
+        for n in listed["data"]["group"]["externalAuditEventDestinations"]["nodes"]
+    ]
+    assert "https://siem.example.com/deep" not in urls
+
+    shallow = await graphql(nested(2), as_=acme.owner)
+    assert shallow["data"]["externalAuditEventDestinationCreate"]["errors"] == []
+    created = shallow["data"]["externalAuditEventDestinationCreate"][
+        "externalAuditEventDestination"
+    ]
+    assert created["group"]["name"] == "Acme"
+
+
+async def test_the_standard_introspection_query_fits_the_depth_limit(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post("/api/graphql", json={"query": get_introspection_query()})
+    assert response.status_code == 200
+    body = response.json()
+    assert "errors" not in body, body["errors"]
+    assert body["data"]["__schema"]["queryType"]["name"] == "Query"
