@@ -72,3 +72,22 @@ async def test_out_of_range_pages_and_times_are_400(
         headers=root.headers,
     )
     assert late.status_code == 400 and late.json()["error"].startswith("created_at")
+
+
+async def test_a_path_that_is_neither_groups_nor_projects_is_not_found(
+    client: httpx.AsyncClient, root: Account
+) -> None:
+    group = await create_group(client, root, "acme")
+    for method, url in (
+        ("GET", f"/things/{group['id']}/audit_events"),
+        ("GET", f"/things/{group['id']}/audit_events/1"),
+        ("GET", f"/things/{group['id']}/members"),
+        ("GET", f"/things/{group['id']}/members/all"),
+        ("POST", f"/things/{group['id']}/members"),
+        ("DELETE", f"/things/{group['id']}/members/1"),
+    ):
+        response = await client.request(method, f"{API}{url}", headers=root.headers)
+        assert response.status_code == 404, (method, url)
+        assert response.json() == {"message": "404 Not Found"}, (method, url)
+    for url in (f"/groups/{group['id']}/audit_events", f"/groups/{group['id']}/members"):
+        assert (await client.get(f"{API}{url}", headers=root.headers)).status_code == 200, url

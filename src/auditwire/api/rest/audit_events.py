@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from auditwire.api.auth import current_actor, services
 from auditwire.api.rest.event_input import parse_events
 from auditwire.api.rest.pagination import PageParams, page_params, page_response
-from auditwire.api.rest.params import MAX_ID, numeric_id, ref
+from auditwire.api.rest.params import MAX_ID, SOURCE_PATH, SourceKind, numeric_id, ref
 from auditwire.api.rest.shapes import json_response
 from auditwire.api.rest.token_cache import cached_actor
 from auditwire.domain import permissions
@@ -151,11 +151,13 @@ async def ingest_events(request: Request) -> Response:
 # Groups and projects --------------------------------------------------------------------------
 
 
-Kind = Literal["groups", "projects"]
-
-
 async def _scoped_query(
-    svc: Services, actor: Actor, kind: Kind, source_id: str, after: str | None, before: str | None
+    svc: Services,
+    actor: Actor,
+    kind: SourceKind,
+    source_id: str,
+    after: str | None,
+    before: str | None,
 ) -> EventQuery:
     """A group's or project's events: all of them for owners (maintainers of a project),
     otherwise only the caller's own."""
@@ -168,10 +170,10 @@ async def _scoped_query(
     return _scoped(EntityType.PROJECT, project.id, sees_all, actor, after, before)
 
 
-@router.get("/{kind}/{source_id}/audit_events")
+@router.get(SOURCE_PATH + "/audit_events")
 async def list_scoped_events(
     request: Request,
-    kind: Kind,
+    kind: SourceKind,
     source_id: str,
     created_after: str | None = None,
     created_before: str | None = None,
@@ -183,9 +185,9 @@ async def list_scoped_events(
     return await _listing(request, svc, query, paging)
 
 
-@router.get("/{kind}/{source_id}/audit_events/{event_id}")
+@router.get(SOURCE_PATH + "/audit_events/{event_id}")
 async def get_scoped_event(
-    kind: Kind,
+    kind: SourceKind,
     source_id: str,
     event_id: str,
     actor: Actor = Depends(current_actor),

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict
 
 from auditwire.api.auth import current_actor, services
 from auditwire.api.rest.pagination import PageParams, page_params, page_response
-from auditwire.api.rest.params import DbId, numeric_id, parse, ref, request_params
+from auditwire.api.rest.params import (
+    SOURCE_PATH,
+    DbId,
+    SourceKind,
+    numeric_id,
+    parse,
+    ref,
+    request_params,
+)
 from auditwire.api.rest.shapes import base_url, json_response, member_json
 from auditwire.domain.namespaces import AccessLevel, Group, Project
 from auditwire.errors import InvalidInput, NotFound
@@ -19,8 +26,7 @@ from auditwire.services.context import Actor
 
 router = APIRouter()
 
-Kind = Literal["groups", "projects"]
-SOURCE_PATH = "/{kind}/{source_id}/members"
+MEMBERS = SOURCE_PATH + "/members"
 
 
 class AddMember(BaseModel):
@@ -39,7 +45,7 @@ class UpdateMember(BaseModel):
     expires_at: date | None = None
 
 
-async def _source(svc: Services, actor: Actor, kind: Kind, source_id: str) -> Group | Project:
+async def _source(svc: Services, actor: Actor, kind: SourceKind, source_id: str) -> Group | Project:
     if kind == "groups":
         group, _level = await svc.namespaces.group(actor, ref(source_id))
         return group
@@ -54,10 +60,10 @@ def _user_id(raw: str) -> int:
     return user_id
 
 
-@router.get(SOURCE_PATH)
+@router.get(MEMBERS)
 async def list_members(
     request: Request,
-    kind: Kind,
+    kind: SourceKind,
     source_id: str,
     paging: PageParams = Depends(page_params),
     actor: Actor = Depends(current_actor),
@@ -71,10 +77,10 @@ async def list_members(
     return page_response(request, paging, [member_json(m, base) for m in members], total)
 
 
-@router.get(SOURCE_PATH + "/all")
+@router.get(MEMBERS + "/all")
 async def list_all_members(
     request: Request,
-    kind: Kind,
+    kind: SourceKind,
     source_id: str,
     paging: PageParams = Depends(page_params),
     actor: Actor = Depends(current_actor),
@@ -89,10 +95,10 @@ async def list_all_members(
     return page_response(request, paging, [member_json(m, base) for m in members], total)
 
 
-@router.get(SOURCE_PATH + "/{user_id}")
+@router.get(MEMBERS + "/{user_id}")
 async def get_member(
     request: Request,
-    kind: Kind,
+    kind: SourceKind,
     source_id: str,
     user_id: str,
     actor: Actor = Depends(current_actor),
@@ -103,10 +109,10 @@ async def get_member(
     return json_response(member_json(member, base_url(request)))
 
 
-@router.post(SOURCE_PATH, status_code=201)
+@router.post(MEMBERS, status_code=201)
 async def add_member(
     request: Request,
-    kind: Kind,
+    kind: SourceKind,
     source_id: str,
     actor: Actor = Depends(current_actor),
     svc: Services = Depends(services),
@@ -132,10 +138,10 @@ async def add_member(
     return json_response(member_json(member, base_url(request)), 201)
 
 
-@router.put(SOURCE_PATH + "/{user_id}")
+@router.put(MEMBERS + "/{user_id}")
 async def update_member(
     request: Request,
-    kind: Kind,
+    kind: SourceKind,
     source_id: str,
     user_id: str,
     actor: Actor = Depends(current_actor),
@@ -154,9 +160,9 @@ async def update_member(
     return json_response(member_json(member, base_url(request)))
 
 
-@router.delete(SOURCE_PATH + "/{user_id}", status_code=204)
+@router.delete(MEMBERS + "/{user_id}", status_code=204)
 async def remove_member(
-    kind: Kind,
+    kind: SourceKind,
     source_id: str,
     user_id: str,
     actor: Actor = Depends(current_actor),

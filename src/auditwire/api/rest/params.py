@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import parse_qsl, unquote
 
 import orjson
 from fastapi import Request
 from pydantic import BaseModel, Field, ValidationError
+from starlette.convertors import Convertor, register_url_convertor
 
 from auditwire.errors import InvalidInput
 
@@ -18,6 +19,25 @@ NO_ID = 0  # ids start at 1: an id too large to store matches nothing, like this
 DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 _FORM = "application/x-www-form-urlencoded"
+
+SourceKind = Literal["groups", "projects"]
+
+
+class _SourceKindConvertor(Convertor[str]):
+    """The first segment of a route that groups and projects share: any other word matches
+    no route, so `/things/1/members` is `404 Not Found` as in GitLab, not a bad parameter."""
+
+    regex = "groups|projects"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("source_kind", _SourceKindConvertor())
+SOURCE_PATH = "/{kind:source_kind}/{source_id}"  # a group's or a project's routes
 
 
 def _add(params: dict[str, Any], key: str, value: str) -> None:
