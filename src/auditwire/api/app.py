@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -15,6 +16,7 @@ from auditwire.api.ops import router as ops_router
 from auditwire.api.ops_delivery import queue_gauges, worker_check
 from auditwire.api.rest import RestPaths
 from auditwire.api.rest import router as rest_router
+from auditwire.api.rest.audit_events import describe_ingestion
 from auditwire.config import Settings
 from auditwire.services.container import Services
 from auditwire.store import Store
@@ -64,4 +66,13 @@ def create_app(settings: Settings, store: Store | None = None, *, worker: bool =
     app.include_router(graphql_router())
     install_pages(app)
     app.add_middleware(RestPaths)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = FastAPI.openapi(app)
+            describe_ingestion(document, "/api/v4/audit_events")
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

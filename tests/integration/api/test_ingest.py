@@ -4,6 +4,7 @@ import asyncio
 from typing import Any
 
 import httpx
+import jsonschema
 
 from auditwire.services.container import Services
 from tests.conftest import Account
@@ -215,3 +216,34 @@ async def test_created_at_is_kept_in_utc(client: httpx.AsyncClient, root: Accoun
         INGEST, json=event(created_at="2024-03-01T12:00:00+02:00"), headers=root.headers
     )
     assert response.json()["created_at"] == "2024-03-01T10:00:00.000Z"
+
+
+async def test_the_openapi_document_describes_ingestion_as_the_route_validates_it(
+    client: httpx.AsyncClient, root: Account
+) -> None:
+    document = (await client.get("/-/openapi.json")).json()
+    operations = document["paths"]["/api/v4/audit_events"]
+    assert {"get", "post"} <= set(operations)  # the listing stays described beside it
+    post = operations["post"]
+    assert [p["name"] for p in post["parameters"]] == ["Idempotency-Key"]
+    schema = post["requestBody"]["content"]["application/json"]["schema"]
+    validator = jsonschema.Draft202012Validator(
+        {**schema, "components": document["components"]},
+        format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
+    )
+    await create_group(client, root, "acme")
+    bodies = {
+        "one event": event(),
+        "a list": [event(), event(entity_type="Instance", entity_path=None)],
+        "an unknown field": event(colour="red"),
+        "a bad entity_type": event(entity_type="Galaxy"),
+        "no author": {k: v for k, v in event().items() if k != "author"},
+        "an empty event_type": event(event_type=""),
+        "an empty list": [],
+        "1,001 events": [event()] * 1001,
+    }
+    for what, body in bodies.items():
+        response = await client.post(INGEST, json=body, headers=root.headers)
+        assert response.status_code in (201, 400), (what, response.text)
+        described = validator.is_valid(body)
+        assert described == (response.status_code == 201), (what, response.text)

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from auditwire.api.auth import current_actor, services
-from auditwire.api.rest.event_input import parse_events
+from auditwire.api.rest.event_input import body_schema, parse_events
 from auditwire.api.rest.pagination import PageParams, page_params, page_response
 from auditwire.api.rest.params import MAX_ID, SOURCE_PATH, SourceKind, numeric_id, ref
 from auditwire.api.rest.shapes import json_response
@@ -19,6 +19,7 @@ from auditwire.errors import InvalidInput, NotFound
 from auditwire.services.container import Services
 from auditwire.services.context import Actor
 from auditwire.services.events import EventQuery
+from auditwire.services.ingest import IDEMPOTENCY_KEY_MAX_LENGTH
 
 router = APIRouter()
 
@@ -146,6 +147,49 @@ async def ingest_events(request: Request) -> Response:
     )
     body: Any = [e.rest_item() for e in events]
     return json_response(body[0] if single and len(body) == 1 else body, 201)
+
+
+def describe_ingestion(openapi: dict[str, Any], path: str) -> None:
+    """Add `ingest_events`, which FastAPI does not describe (a plain route), to the OpenAPI
+    document at `path`."""
+    body, components = body_schema()
+    openapi.setdefault("components", {}).setdefault("schemas", {}).update(components)
+    error = {"description": "A JSON object whose `error` or `message` says what is wrong"}
+    openapi["paths"].setdefault(path, {}).update(
+        post={
+            "summary": "Record audit events",
+            "description": (
+                "One event, or a list of 1 to 1,000, recorded in one transaction and streamed "
+                "to the destinations that match them. Administrators only, with the `api` "
+                "scope. The answer comes once the events are committed."
+            ),
+            "operationId": "ingest_events",
+            "parameters": [
+                {
+                    "name": IDEMPOTENCY_HEADER,
+                    "in": "header",
+                    "required": False,
+                    "description": "A retried request with the same key gets the same events "
+                    "back instead of new ones",
+                    "schema": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH,
+                    },
+                }
+            ],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+            "responses": {
+                "201": {
+                    "description": "The stored events, as `GET /audit_events/:id` shows them: "
+                    "an object for an object, a list for a list"
+                },
+                "400": error,
+                "401": error,
+                "403": error,
+            },
+        }
+    )
 
 
 # Groups and projects --------------------------------------------------------------------------

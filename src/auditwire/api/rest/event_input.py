@@ -64,6 +64,17 @@ class EventIn(TypedDict):
 
 
 _EVENTS = TypeAdapter(list[EventIn])
+_SCHEMA_REF = "#/components/schemas/{model}"
+
+
+def body_schema() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The request body's JSON Schema for the OpenAPI document (one event or a list of them),
+    and the component schemas it refers to by name."""
+    components = TypeAdapter(EventIn).json_schema(ref_template=_SCHEMA_REF)
+    components = {**components.pop("$defs", {}), "EventIn": components}
+    one = {"$ref": _SCHEMA_REF.format(model="EventIn")}
+    many = {"type": "array", "items": one, "minItems": 1, "maxItems": MAX_EVENTS_PER_REQUEST}
+    return {"anyOf": [one, many]}, components
 
 
 def _ip(value: str, name: Name) -> str:
