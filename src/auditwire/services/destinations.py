@@ -459,6 +459,9 @@ class DestinationService:
         url: str | None,
         except_id: int | None = None,
     ) -> None:
+        """Refuse a name or URL the owner already uses; the owner's rules stay locked for the
+        rest of the transaction, so the active-destination count checked after holds too."""
+        await dest_store.lock_owner(conn, group_id)
         if url is not None and await dest_store.taken(
             conn, group_id, destination_url=url, except_id=except_id
         ):

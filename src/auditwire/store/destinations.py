@@ -187,6 +187,22 @@ async def delete_destination(conn: AsyncConnection, destination_id: int) -> None
     await conn.execute(_dest.delete().where(_dest.c.id == destination_id))
 
 
+# Advisory lock space for the rules that span one owner's destinations (a name and a URL once
+# per owner, at most 5 active); the second key is the owner: a group's id, 0 for the instance.
+_OWNER_RULES_LOCK = 0x61770001
+_INT4 = 2**31
+
+
+async def lock_owner(conn: AsyncConnection, group_id: int | None) -> None:
+    """Hold, until the transaction ends, every other writer that checks the rules spanning
+    this owner's destinations, so that two at once cannot both pass a check that only one
+    may. Other owners are not held. SQLite runs one writer at a time already."""
+    if conn.dialect.name != "postgresql":
+        return
+    key = (group_id or 0) % _INT4  # two owners sharing a key only wait for each other
+    await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_OWNER_RULES_LOCK, key)))
+
+
 async def taken(
     conn: AsyncConnection,
     group_id: int | None,
