@@ -12,6 +12,8 @@ from auditwire.services.context import Actor
 from tests.integration.graphql.conftest import Acme
 
 ATTEMPTS = 8
+URLS = [f"https://siem.example.com/{n}" for n in range(ATTEMPTS)]  # all different
+NAMES = [f"siem-{n}" for n in range(ATTEMPTS)]
 
 
 async def _create_at_once(
@@ -37,9 +39,7 @@ async def test_one_url_created_at_once_is_taken_by_exactly_one(
     services: Services, acme: Acme
 ) -> None:
     url = "https://siem.example.com/same"
-    outcomes = await _create_at_once(
-        services, acme, [url] * ATTEMPTS, [f"siem-{n}" for n in range(ATTEMPTS)]
-    )
+    outcomes = await _create_at_once(services, acme, [url] * ATTEMPTS, NAMES)
     assert _messages(outcomes) == [rules.URL_TAKEN] * (ATTEMPTS - 1), outcomes
     listed = await services.destinations.group_destinations(Actor(acme.owner.user), acme.group)
     assert listed is not None
@@ -49,12 +49,7 @@ async def test_one_url_created_at_once_is_taken_by_exactly_one(
 async def test_one_name_created_at_once_is_taken_by_exactly_one(
     services: Services, acme: Acme
 ) -> None:
-    outcomes = await _create_at_once(
-        services,
-        acme,
-        [f"https://siem.example.com/{n}" for n in range(ATTEMPTS)],
-        ["twin"] * ATTEMPTS,
-    )
+    outcomes = await _create_at_once(services, acme, URLS, ["twin"] * ATTEMPTS)
     assert _messages(outcomes) == [rules.NAME_TAKEN] * (ATTEMPTS - 1), outcomes
 
 
@@ -62,12 +57,7 @@ async def test_the_active_limit_holds_when_destinations_are_created_at_once(
     services: Services, acme: Acme
 ) -> None:
     # acme has one destination already: room for 4 more.
-    outcomes = await _create_at_once(
-        services,
-        acme,
-        [f"https://siem.example.com/{n}" for n in range(ATTEMPTS)],
-        [f"siem-{n}" for n in range(ATTEMPTS)],
-    )
+    outcomes = await _create_at_once(services, acme, URLS, NAMES)
     room = rules.MAX_ACTIVE_DESTINATIONS - 1
     assert _messages(outcomes) == [rules.TOO_MANY_DESTINATIONS] * (ATTEMPTS - room), outcomes
     listed = await services.destinations.group_destinations(Actor(acme.owner.user), acme.group)
