@@ -39,6 +39,20 @@ class InvalidInput(AuditwireError):
         self.field = field
 
 
+class NotSaved(AuditwireError):
+    """A record failed validation when saved (HTTP 400 in REST, as GitLab answers a model that
+    did not save): the reason in `message`, or per attribute in `errors` when GitLab lists
+    them that way, e.g. `{"path": ["has already been taken"]}`."""
+
+    message = "400 Bad request"
+
+    def __init__(
+        self, message: str | None = None, errors: dict[str, list[str]] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.errors = errors
+
+
 class Conflict(AuditwireError):
     """The value is already taken (HTTP 409 in REST)."""
 

@@ -84,7 +84,8 @@ def test_python_gitlab_sees_gitlab_errors_as_its_own_exceptions(
     gl.groups.create({"name": "Acme", "path": "acme"})
     with pytest.raises(gitlab.exceptions.GitlabCreateError) as duplicate:
         gl.groups.create({"name": "Acme", "path": "acme"})
-    assert duplicate.value.response_code == 409
+    assert duplicate.value.response_code == 400
+    assert "has already been taken" in duplicate.value.error_message
     with pytest.raises(gitlab.exceptions.GitlabGetError) as missing:
         gl.groups.get("nope")
     assert missing.value.response_code == 404

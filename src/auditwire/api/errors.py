@@ -15,6 +15,7 @@ from auditwire.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    NotSaved,
     StorageError,
     Unauthenticated,
 )
@@ -23,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 STATUS_BY_ERROR: dict[type[AuditwireError], int] = {
     InvalidInput: 400,
+    NotSaved: 400,
     Unauthenticated: 401,
     Forbidden: 403,
     NotFound: 404,
@@ -46,6 +48,8 @@ def install_error_handlers(app: FastAPI) -> None:
             logger.error("request failed: %s", error.message)
         if isinstance(error, InvalidInput):
             return JSONResponse({"error": error.message}, status_code=status)
+        if isinstance(error, NotSaved) and error.errors:
+            return JSONResponse({"message": error.errors}, status_code=status)
         return JSONResponse({"message": error.message}, status_code=status)
 
     @app.exception_handler(RequestValidationError)

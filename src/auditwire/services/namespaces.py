@@ -19,7 +19,7 @@ from auditwire.domain.namespaces import (
     validate_name,
     validate_path,
 )
-from auditwire.errors import Conflict, Forbidden, InvalidInput, NotFound
+from auditwire.errors import Conflict, Forbidden, InvalidInput, NotFound, NotSaved
 from auditwire.services.context import Actor
 from auditwire.services.events import record
 from auditwire.store import Store
@@ -183,7 +183,7 @@ class NamespaceService:
                     raise Forbidden("403 Forbidden")
             full_path = f"{parent.full_path}/{path}" if parent else path
             if await ns_store.full_path_taken(conn, full_path):
-                raise Conflict('Failed to save group {:path=>["has already been taken"]}')
+                raise NotSaved('Failed to save group {:path=>["has already been taken"]}')
             group = await ns_store.insert_group(
                 conn,
                 parent=parent,
@@ -314,7 +314,7 @@ class NamespaceService:
             if not permissions.can_create_project(actor.user, level):
                 raise Forbidden("403 Forbidden")
             if await ns_store.full_path_taken(conn, f"{group.full_path}/{path}"):
-                raise Conflict("path has already been taken")
+                raise NotSaved(errors={"path": ["has already been taken"]})
             project = await ns_store.insert_project(
                 conn, group=group, path=path, name=name, description=description, now=utcnow()
             )

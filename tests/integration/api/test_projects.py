@@ -65,13 +65,14 @@ async def test_duplicate_project_path_is_refused(client: httpx.AsyncClient, alic
     again = await client.post(
         f"{API}/projects", json={"path": "site", "namespace_id": group["id"]}, headers=alice.headers
     )
-    assert again.status_code == 409
+    assert again.status_code == 400  # GitLab's validation error: the attribute, its messages
+    assert again.json() == {"message": {"path": ["has already been taken"]}}
     subgroup_clash = await client.post(
         f"{API}/groups",
         json={"name": "Site", "path": "site", "parent_id": group["id"]},
         headers=alice.headers,
     )
-    assert subgroup_clash.status_code == 409
+    assert subgroup_clash.status_code == 400
 
 
 async def test_developer_cannot_create_projects_but_maintainer_can(
