@@ -2,42 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import AsyncIterator
-
 import orjson
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
 from tests.conftest import Account
-from tests.databases import postgres_required
+from tests.e2e.conftest import PAGE_TIMEOUT, requests_elsewhere
 from tests.live import LiveServer
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-PAGE_TIMEOUT = 15_000  # milliseconds
-
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if CHROMIUM is None:
-        if postgres_required():  # CI=true: every part of the suite must run
-            pytest.fail("CI=true requires Chromium (apt-get install chromium)")
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        await browser.close()
 
 
 async def _set_editor(page: Page, label: str, text: str) -> None:
@@ -71,15 +44,7 @@ async def test_explorer_runs_a_query_with_the_token_from_its_headers_pane(
     browser: Browser, live_server: LiveServer, root: Account
 ) -> None:
     page = await browser.new_page()
-    requests_outside: list[str] = []
-    page.on(
-        "request",
-        lambda request: (
-            None
-            if request.url.startswith(live_server.url)
-            else requests_outside.append(request.url)
-        ),
-    )
+    requests_outside = requests_elsewhere(page, live_server.url)
     await page.goto(f"{live_server.url}/-/graphql-explorer")
     await page.wait_for_selector(".graphiql-container", timeout=PAGE_TIMEOUT)
 

@@ -20,7 +20,7 @@ from auditwire.api.rest.audit_events import describe_ingestion
 from auditwire.config import Settings
 from auditwire.services.container import Services
 from auditwire.store import Store
-from auditwire.web import install_pages
+from auditwire.web import OPENAPI_PATH, install_pages
 
 
 def create_app(settings: Settings, store: Store | None = None, *, worker: bool = False) -> FastAPI:
@@ -52,9 +52,9 @@ def create_app(settings: Settings, store: Store | None = None, *, worker: bool =
         title="auditwire",
         version=__version__,
         lifespan=lifespan,
-        docs_url="/-/api-docs",
+        docs_url=None,  # served by install_pages, from local assets
         redoc_url=None,
-        openapi_url="/-/openapi.json",
+        openapi_url=OPENAPI_PATH,
     )
     app.state.services = Services.build(settings, active_store)
     app.state.readiness_checks = database_checks(app.state)

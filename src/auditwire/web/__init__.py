@@ -1,15 +1,18 @@
-"""Pages for people: the GraphQL explorer and the static files it loads."""
+"""Pages for people: the GraphQL explorer, the REST API's page, and the static files they load."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import FileResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 STATIC_DIR = Path(__file__).parent / "static"
 EXPLORER_PATH = "/-/graphql-explorer"
+API_DOCS_PATH = "/-/api-docs"
+OPENAPI_PATH = "/-/openapi.json"
 STATIC_PATH = "/-/static"
 
 router = APIRouter(include_in_schema=False)
@@ -19,6 +22,20 @@ router = APIRouter(include_in_schema=False)
 async def graphql_explorer() -> FileResponse:
     """GraphiQL, served from auditwire itself so that it works without internet access."""
     return FileResponse(STATIC_DIR / "explorer.html", media_type="text/html")
+
+
+@router.get(API_DOCS_PATH)
+async def api_docs() -> HTMLResponse:
+    """Swagger UI on the OpenAPI document, served from auditwire itself (no CDN, no validator
+    service), so that it works without internet access."""
+    return get_swagger_ui_html(
+        openapi_url=OPENAPI_PATH,
+        title="auditwire REST API",
+        swagger_js_url=f"{STATIC_PATH}/swagger-ui/swagger-ui-bundle.js",
+        swagger_css_url=f"{STATIC_PATH}/swagger-ui/swagger-ui.css",
+        swagger_favicon_url="data:,",
+        swagger_ui_parameters={"validatorUrl": None},
+    )
 
 
 def install_pages(app: FastAPI) -> None:
