@@ -14,7 +14,8 @@ sender's event loop or CPU time slice), then measures:
   4. deliveries/s with 5 destinations;
   5. a healthy destination's throughput with a blackholed neighbour, as a ratio to alone,
      in alternating pairs;
-  6. peak RSS of an `auditwire worker` process draining a backlog of 100,000 deliveries.
+  6. peak RSS of an `auditwire worker` process draining a backlog of 100,000 deliveries, and
+     its CPU time per delivery against the bare loop's per request.
 Every loop is bounded in count and time. Needs PostgreSQL at AUDITWIRE_BENCH_POSTGRES_URL
 (default postgresql://postgres@127.0.0.1:5432/postgres) for the PostgreSQL figures.
 """
@@ -66,6 +67,7 @@ LATENCY_RATE = 500  # events per second offered
 WORKER_PROCESSES = 2  # PostgreSQL end to end in separate processes: one per core here
 RUN_LIMIT = 120.0  # seconds any single measurement may take
 RSS_SAMPLE = 0.05  # seconds between two samples of the worker's memory
+WARM_UP = 1_000  # deliveries of a draining worker before its CPU time is counted
 AUTHOR = Author(id=1, name="Administrator")
 T = TypeVar("T")
 
@@ -474,8 +476,10 @@ async def isolation(
 
 async def backlog_memory(
     control: Control, kind: str, workdir: Path, count: int
-) -> tuple[float, float]:
-    """Peak RSS (MB) of an `auditwire worker` process draining `count` deliveries; its rate."""
+) -> tuple[float, float, float]:
+    """Peak RSS (MB) of an `auditwire worker` process draining `count` deliveries; its rate;
+    and its CPU time per delivery (seconds), counted from the first WARM_UP deliveries on so
+    that start-up is left out."""
     async with database(kind, workdir) as url:
         settings = bench_settings(url, workdir)
         store = Store(settings.resolved_database_url)
@@ -497,10 +501,13 @@ async def backlog_memory(
             sampler = asyncio.create_task(sample(), name="bench-rss")
             started = time.time()
             try:
+                await control.wait("ids", WARM_UP, RUN_LIMIT)
+                cpu = cpu_seconds(pids)
                 finished = await control.wait("ids", count, RUN_LIMIT * 3)
+                cpu = cpu_seconds(pids) - cpu
             finally:
                 sampler.cancel()
-    return peak / 1e6, count / (finished - started)
+    return peak / 1e6, count / (finished - started), cpu / (count - WARM_UP)
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -571,10 +578,13 @@ async def main(quick: bool, only: set[str], end_to_end_only: bool) -> None:
                     + f"; median of the paired ratios {statistics.median(pairs):.2f}, "
                     f"best beside / best alone {max(beside) / max(alone):.2f}"
                 )
-                peak, drain = await backlog_memory(control, kind, workdir, sizes.backlog)
+                _near, bare_cpu = await ceiling(control, sizes.ceiling)
+                peak, drain, drain_cpu = await backlog_memory(control, kind, workdir, sizes.backlog)
                 print(
                     f"{kind}: worker process draining {sizes.backlog:,} deliveries: peak RSS "
-                    f"{peak:.0f} MB, {drain:,.0f} deliveries/s"
+                    f"{peak:.0f} MB, {drain:,.0f} deliveries/s, CPU {drain_cpu * 1e6:.0f} µs "
+                    f"per delivery = {drain_cpu / bare_cpu:.1f} times the bare loop's per request "
+                    f"({bare_cpu * 1e6:.0f} µs, measured just before)"
                 )
 
 
