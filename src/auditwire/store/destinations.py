@@ -187,20 +187,34 @@ async def delete_destination(conn: AsyncConnection, destination_id: int) -> None
     await conn.execute(_dest.delete().where(_dest.c.id == destination_id))
 
 
-# Advisory lock space for the rules that span one owner's destinations (a name and a URL once
-# per owner, at most 5 active); the second key is the owner: a group's id, 0 for the instance.
+# Advisory lock spaces for the rules that span rows, each with a second key: an owner's
+# destinations (a name and a URL once per owner, at most 5 active; the owner is a group's id,
+# 0 for the instance), and one destination's headers and filters (a header key and an event
+# type once, at most 20 headers, one namespace filter).
 _OWNER_RULES_LOCK = 0x61770001
+_DESTINATION_RULES_LOCK = 0x61770002
 _INT4 = 2**31
 
 
-async def lock_owner(conn: AsyncConnection, group_id: int | None) -> None:
-    """Hold, until the transaction ends, every other writer that checks the rules spanning
-    this owner's destinations, so that two at once cannot both pass a check that only one
-    may. Other owners are not held. SQLite runs one writer at a time already."""
+async def _advisory_lock(conn: AsyncConnection, space: int, key: int) -> None:
+    """Hold, until the transaction ends, every other writer that takes the same lock, so that
+    two at once cannot both pass a check that only one may. SQLite runs one writer at a
+    time already."""
     if conn.dialect.name != "postgresql":
         return
-    key = (group_id or 0) % _INT4  # two owners sharing a key only wait for each other
-    await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_OWNER_RULES_LOCK, key)))
+    # Two keys that meet modulo 2^31 only make their writers wait for each other.
+    await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(space, key % _INT4)))
+
+
+async def lock_owner(conn: AsyncConnection, group_id: int | None) -> None:
+    """Lock the rules spanning this owner's destinations until the transaction ends."""
+    await _advisory_lock(conn, _OWNER_RULES_LOCK, group_id or 0)
+
+
+async def lock_destination(conn: AsyncConnection, destination_id: int) -> None:
+    """Lock the rules spanning this destination's headers and filters until the transaction
+    ends; taken before the destination is read, so that what is read is current."""
+    await _advisory_lock(conn, _DESTINATION_RULES_LOCK, destination_id)
 
 
 async def taken(

@@ -1,9 +1,12 @@
-"""Destinations created at the same moment (several API processes, or one busy one) keep the
-rules that hold one at a time: a URL and a name once per group, at most 5 active."""
+"""Destinations, headers and filters written at the same moment (several API processes, or one
+busy one) keep the rules that hold one at a time: a URL and a name once per group, at most 5
+active destinations; a header key, an event type once per destination, at most 20 headers,
+one namespace filter."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 
 from auditwire.domain import destinations as rules
 from auditwire.errors import InvalidInput
@@ -63,3 +66,60 @@ async def test_the_active_limit_holds_when_destinations_are_created_at_once(
     listed = await services.destinations.group_destinations(Actor(acme.owner.user), acme.group)
     assert listed is not None
     assert len(listed) == rules.MAX_ACTIVE_DESTINATIONS
+
+
+async def _at_once(calls: list[Awaitable[object]]) -> list[object]:
+    return await asyncio.gather(*calls, return_exceptions=True)
+
+
+async def test_one_header_key_added_at_once_is_taken_by_exactly_one(
+    services: Services, acme: Acme
+) -> None:
+    actor, svc = Actor(acme.owner.user), services.destinations
+    outcomes = await _at_once(
+        [
+            svc.create_header(actor, acme.destination.id, instance=False, key="X-Env", value=v)
+            for v in NAMES
+        ]
+    )
+    assert _messages(outcomes) == [rules.HEADER_KEY_TAKEN] * (ATTEMPTS - 1), outcomes
+
+
+async def test_the_header_limit_holds_when_headers_are_added_at_once(
+    services: Services, acme: Acme
+) -> None:
+    actor, svc = Actor(acme.owner.user), services.destinations
+    extra = 4
+    outcomes = await _at_once(
+        [
+            svc.create_header(actor, acme.destination.id, instance=False, key=f"X-{n}", value="v")
+            for n in range(rules.MAX_HEADERS + extra)
+        ]
+    )
+    assert _messages(outcomes) == [rules.TOO_MANY_HEADERS] * extra, outcomes
+
+
+async def test_one_event_type_filter_added_at_once_is_taken_by_exactly_one(
+    services: Services, acme: Acme
+) -> None:
+    actor, svc = Actor(acme.owner.user), services.destinations
+    outcomes = await _at_once(
+        [
+            svc.add_event_types(actor, acme.destination.id, ["user_created"], instance=False)
+            for _ in range(ATTEMPTS)
+        ]
+    )
+    assert _messages(outcomes) == [rules.EVENT_TYPE_TAKEN] * (ATTEMPTS - 1), outcomes
+
+
+async def test_one_namespace_filter_added_at_once_is_taken_by_exactly_one(
+    services: Services, acme: Acme
+) -> None:
+    actor, svc = Actor(acme.owner.user), services.destinations
+    outcomes = await _at_once(
+        [
+            svc.add_namespace_filter(actor, acme.destination.id, group_path="acme/team")
+            for _ in range(ATTEMPTS)
+        ]
+    )
+    assert _messages(outcomes) == [rules.NAMESPACE_FILTER_TAKEN] * (ATTEMPTS - 1), outcomes
