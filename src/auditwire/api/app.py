@@ -16,11 +16,13 @@ from auditwire.api.ops import router as ops_router
 from auditwire.api.ops_delivery import queue_gauges, worker_check
 from auditwire.api.rest import RestPaths
 from auditwire.api.rest import router as rest_router
-from auditwire.api.rest.audit_events import describe_ingestion
+from auditwire.api.rest.audit_events import INGEST_PATH, describe_ingestion
 from auditwire.config import Settings
 from auditwire.services.container import Services
 from auditwire.store import Store
 from auditwire.web import OPENAPI_PATH, install_pages
+
+REST_PREFIX = "/api/v4"
 
 
 def create_app(settings: Settings, store: Store | None = None, *, worker: bool = False) -> FastAPI:
@@ -62,7 +64,7 @@ def create_app(settings: Settings, store: Store | None = None, *, worker: bool =
     install_error_handlers(app)
     app.add_middleware(HttpMetricsMiddleware)
     app.include_router(ops_router)
-    app.include_router(rest_router, prefix="/api/v4")
+    app.include_router(rest_router, prefix=REST_PREFIX)
     app.include_router(graphql_router())
     install_pages(app)
     app.add_middleware(RestPaths)
@@ -70,7 +72,7 @@ def create_app(settings: Settings, store: Store | None = None, *, worker: bool =
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             document = FastAPI.openapi(app)
-            describe_ingestion(document, "/api/v4/audit_events")
+            describe_ingestion(document, REST_PREFIX + INGEST_PATH)
             app.openapi_schema = document
         return app.openapi_schema
 

@@ -227,7 +227,7 @@ class DeliveryService:
         if actor is None or (instance and not rules.may_manage_instance_destinations(actor.user)):
             raise Forbidden(RESOURCE_NOT_AVAILABLE)
         destination, _ = await self.destinations.access.destination(
-            conn, actor, destination_id, instance, lock=False
+            conn, actor, destination_id, instance
         )
         return destination
 

@@ -75,14 +75,11 @@ class DestinationAccess:
         actor: Actor,
         destination_id: int,
         instance: bool,
-        *,
-        lock: bool = True,
     ) -> tuple[Destination, Group | None]:
-        """A destination of the expected family that the actor may manage, with its group.
-        With `lock` (for writers), the rules spanning its headers and filters stay locked
-        until the transaction ends."""
-        if lock:
-            await dest_store.lock_destination(conn, destination_id)
+        """A destination of the expected family that the actor may manage, with its group. In
+        a write transaction, the rules spanning its headers and filters stay locked until the
+        transaction ends."""
+        await dest_store.lock_destination(conn, destination_id)
         destination = await dest_store.get_destination(conn, self.box, destination_id)
         if destination is None or destination.is_instance != instance:
             raise not_available()

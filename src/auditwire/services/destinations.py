@@ -147,7 +147,7 @@ class DestinationService:
         # Authorize before validating: only those who may change it learn the rules, and
         # nobody else can make auditwire resolve names.
         async with self.store.read() as conn:
-            await self.access.destination(conn, writer, destination_id, instance, lock=False)
+            await self.access.destination(conn, writer, destination_id, instance)
         if name is not None:
             rules.validate_name(name)
         if destination_url is not None:

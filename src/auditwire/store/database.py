@@ -24,6 +24,11 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def in_write(conn: AsyncConnection) -> bool:
+    """Whether this connection holds a write transaction from `Store.write`."""
+    return bool(conn.sync_connection and conn.sync_connection.get_execution_options().get(_WRITE))
+
+
 async def driver_connection(conn: AsyncConnection) -> Any:
     """The driver's own connection under this transaction (asyncpg's on PostgreSQL), for COPY
     and the delivery hot path's statements, which skip SQLAlchemy's per-call work."""

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from auditwire.crypto import SecretBox
 from auditwire.domain.destinations import Destination, EventTypeFilter, Header, NamespaceFilter
 from auditwire.domain.events import as_utc
+from auditwire.store.database import in_write
 from auditwire.store.schema import (
     namespaces,
     projects,
@@ -198,9 +199,9 @@ _INT4 = 2**31
 
 async def _advisory_lock(conn: AsyncConnection, space: int, key: int) -> None:
     """Hold, until the transaction ends, every other writer that takes the same lock, so that
-    two at once cannot both pass a check that only one may. SQLite runs one writer at a
-    time already."""
-    if conn.dialect.name != "postgresql":
+    two at once cannot both pass a check that only one may. Readers check nothing and take
+    none; SQLite runs one writer at a time already."""
+    if conn.dialect.name != "postgresql" or not in_write(conn):
         return
     # Two keys that meet modulo 2^31 only make their writers wait for each other.
     await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(space, key % _INT4)))

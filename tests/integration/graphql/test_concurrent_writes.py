@@ -19,18 +19,21 @@ URLS = [f"https://siem.example.com/{n}" for n in range(ATTEMPTS)]  # all differe
 NAMES = [f"siem-{n}" for n in range(ATTEMPTS)]
 
 
+async def _at_once(calls: list[Awaitable[object]]) -> list[object]:
+    return await asyncio.gather(*calls, return_exceptions=True)
+
+
 async def _create_at_once(
     services: Services, acme: Acme, urls: list[str], names: list[str]
 ) -> list[object]:
     actor = Actor(acme.owner.user)
-    return await asyncio.gather(
-        *(
+    return await _at_once(
+        [
             services.destinations.create_group_destination(
                 actor, group_path="acme", destination_url=url, name=name
             )
             for url, name in zip(urls, names, strict=True)
-        ),
-        return_exceptions=True,
+        ]
     )
 
 
@@ -66,10 +69,6 @@ async def test_the_active_limit_holds_when_destinations_are_created_at_once(
     listed = await services.destinations.group_destinations(Actor(acme.owner.user), acme.group)
     assert listed is not None
     assert len(listed) == rules.MAX_ACTIVE_DESTINATIONS
-
-
-async def _at_once(calls: list[Awaitable[object]]) -> list[object]:
-    return await asyncio.gather(*calls, return_exceptions=True)
 
 
 async def test_one_header_key_added_at_once_is_taken_by_exactly_one(

@@ -8,7 +8,7 @@ from auditwire.api.rest.paths import RestPaths
 router = APIRouter()
 # Ingestion is the hot path: its route sits first and at the top level, not in a sub-router.
 router.add_route(
-    "/audit_events", audit_events.ingest_events, methods=["POST"], include_in_schema=False
+    audit_events.INGEST_PATH, audit_events.ingest_events, methods=["POST"], include_in_schema=False
 )
 for module in (audit_events, users, groups, projects, members, namespaces):
     router.include_router(module.router)

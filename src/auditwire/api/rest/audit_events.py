@@ -22,6 +22,7 @@ from auditwire.services.events import EventQuery
 from auditwire.services.ingest import IDEMPOTENCY_KEY_MAX_LENGTH
 
 router = APIRouter()
+INGEST_PATH = "/audit_events"  # POST: a plain route, added by the package (see __init__)
 
 EVENT_NOT_FOUND = "404 Audit Event Not Found"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
