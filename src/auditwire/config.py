@@ -46,12 +46,22 @@ class Settings(BaseSettings):
     delivery_circuit_probe_max: float = Field(default=900.0, gt=0)
     delivery_shutdown_grace: float = Field(default=10.0, ge=0)
     delivery_log_days: int = Field(default=14, ge=1, le=3650)  # days attempt records are kept
+    # Google Cloud Logging destinations: Google's endpoints, or a proxy in front of them.
+    gcp_token_url: str = "https://oauth2.googleapis.com/token"
+    gcp_logging_url: str = "https://logging.googleapis.com/v2/entries:write"
 
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
         if value and not value.startswith(("sqlite", "postgresql", "postgres")):
             raise ValueError("must be a sqlite:// or postgresql:// URL")
+        return value
+
+    @field_validator("gcp_token_url", "gcp_logging_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http:// or https:// URL")
         return value
 
     @property
