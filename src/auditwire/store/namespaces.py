@@ -59,6 +59,9 @@ async def insert_group(
     plan: Plan | None,
     now: datetime,
 ) -> Group:
+    """A group; a top-level one holds its plan (routing reads it), a subgroup has none."""
+    if parent is None and plan is None:
+        raise ValueError("a top-level group needs a plan")
     full_path = f"{parent.full_path}/{path}" if parent else path
     row = (
         await conn.execute(
