@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from auditwire.config import Plan
 from auditwire.domain.events import Author, EntityType, NewAuditEvent, Target
 from auditwire.domain.signing import new_signing_secret
 from auditwire.services import events as event_service
@@ -43,8 +44,9 @@ def _now() -> datetime:
 async def add_group(services: Services, path: str, parent_id: int | None = None) -> int:
     async with services.store.write() as conn:
         parent = await ns_store.get_group(conn, parent_id) if parent_id is not None else None
+        plan = None if parent else Plan.ULTIMATE
         group = await ns_store.insert_group(
-            conn, parent=parent, path=path, name=path, description="", plan=None, now=_now()
+            conn, parent=parent, path=path, name=path, description="", plan=plan, now=_now()
         )
         return group.id
 
