@@ -13,6 +13,7 @@ from auditwire.api.graphql.limits import (
     ADMIN_MAX_COMPLEXITY,
     DEFAULT_MAX_COMPLEXITY,
     READS_PER_REQUEST,
+    full_introspection_query,
 )
 from auditwire.api.graphql.request_checks import MAX_QUERY_SIZE, QUERY_TOO_LARGE
 from auditwire.services.container import Services
@@ -144,13 +145,7 @@ async def test_the_standard_introspection_query_passes_anonymously(
 ) -> None:
     for query in (
         get_introspection_query(),
-        get_introspection_query(
-            descriptions=True,
-            specified_by_url=True,
-            directive_is_repeatable=True,
-            schema_description=True,
-            input_value_deprecation=True,
-        ),
+        full_introspection_query(),
     ):
         response = await client.post(
             ENDPOINT, json={"query": query, "operationName": "IntrospectionQuery"}

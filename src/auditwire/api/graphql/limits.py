@@ -56,17 +56,19 @@ class Cost:
     complexity: int
 
 
-def _introspection_cost() -> int:
-    """What the fullest standard introspection query costs (every option of graphql-core's)."""
-    document = parse(
-        get_introspection_query(
-            descriptions=True,
-            specified_by_url=True,
-            directive_is_repeatable=True,
-            schema_description=True,
-            input_value_deprecation=True,
-        )
+def full_introspection_query() -> str:
+    """graphql-core's standard introspection query with every option, as GraphiQL sends it."""
+    return get_introspection_query(
+        descriptions=True,
+        specified_by_url=True,
+        directive_is_repeatable=True,
+        schema_description=True,
+        input_value_deprecation=True,
     )
+
+
+def _introspection_cost() -> int:
+    document = parse(full_introspection_query())
     return max(cost.complexity for _operation, cost in measure(document))
 
 
