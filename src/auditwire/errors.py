@@ -53,6 +53,12 @@ class NotSaved(AuditwireError):
         self.errors = errors
 
 
+class UnsupportedMediaType(AuditwireError):
+    """The body is in a format the endpoint does not take (HTTP 415)."""
+
+    message = "415 Unsupported Media Type"
+
+
 class Conflict(AuditwireError):
     """The value is already taken (HTTP 409 in REST)."""
 

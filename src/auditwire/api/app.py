@@ -10,7 +10,9 @@ from fastapi import FastAPI
 
 from auditwire import __version__
 from auditwire.api.errors import install_error_handlers
+from auditwire.api.graphql.router import ENDPOINT as GRAPHQL_ENDPOINT
 from auditwire.api.graphql.router import graphql_router
+from auditwire.api.limits import RequestLimits
 from auditwire.api.ops import HttpMetricsMiddleware, database_checks
 from auditwire.api.ops import router as ops_router
 from auditwire.api.ops_delivery import queue_gauges, worker_check
@@ -68,6 +70,7 @@ def create_app(settings: Settings, store: Store | None = None, *, worker: bool =
     app.include_router(graphql_router())
     install_pages(app)
     app.add_middleware(RestPaths)
+    app.add_middleware(RequestLimits, graphql_path=GRAPHQL_ENDPOINT)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

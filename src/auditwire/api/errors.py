@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from auditwire.api.graphql.router import ENDPOINT as GRAPHQL_ENDPOINT
 from auditwire.errors import (
     AuditwireError,
     Conflict,
@@ -19,6 +20,7 @@ from auditwire.errors import (
     NotSaved,
     StorageError,
     Unauthenticated,
+    UnsupportedMediaType,
 )
 
 logger = logging.getLogger(__name__)
@@ -30,6 +32,7 @@ STATUS_BY_ERROR: dict[type[AuditwireError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    UnsupportedMediaType: 415,
     IdempotencyKeyReused: 422,
     StorageError: 503,
 }
@@ -48,11 +51,13 @@ def status_for(error: AuditwireError) -> int:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AuditwireError)
-    async def _domain_error(_request: Request, error: AuditwireError) -> JSONResponse:
+    async def _domain_error(request: Request, error: AuditwireError) -> JSONResponse:
         status = status_for(error)
         if status >= 500:
             logger.error("request failed: %s", error.message)
-        if isinstance(error, InvalidInput):
+        if request.url.path == GRAPHQL_ENDPOINT:  # before the engine runs: authentication
+            return JSONResponse({"errors": [{"message": error.message}]}, status_code=status)
+        if isinstance(error, InvalidInput | UnsupportedMediaType):
             return JSONResponse({"error": error.message}, status_code=status)
         if isinstance(error, IdempotencyKeyReused):  # the draft's problem details (RFC 9457)
             problem = {

@@ -27,6 +27,10 @@ MAX_HEADERS = 20  # per destination
 HEADER_KEY_MAX_LENGTH = 255  # characters
 HEADER_VALUE_MAX_LENGTH = 2000  # characters
 EVENT_TYPE_MAX_LENGTH = 255  # characters
+# Event types one call may add or remove. GitLab bounds the list only by its JSON limits
+# (50,000 elements); a thousand is more than the event types there are, and keeps one call's
+# write transaction short.
+MAX_EVENT_TYPES_PER_CALL = 1_000
 ALLOWED_SCHEMES = ("http", "https")
 
 # The header every streamed event carries; a custom header may never replace it.
@@ -56,6 +60,7 @@ HEADER_KEY_RESERVED = f"Key cannot be {STREAMING_TOKEN_HEADER}"
 HEADER_VALUE_BLANK = "Value can't be blank"
 HEADER_VALUE_TOO_LONG = f"Value is too long (maximum is {HEADER_VALUE_MAX_LENGTH} characters)"
 EVENT_TYPES_MISSING = "event type filters must be present"
+EVENT_TYPES_TOO_MANY = f"event type filters are limited to {MAX_EVENT_TYPES_PER_CALL} per request"
 EVENT_TYPE_BLANK = "Validation failed: Audit event type can't be blank"
 EVENT_TYPE_TOO_LONG = (
     f"Validation failed: Audit event type is too long (maximum is {EVENT_TYPE_MAX_LENGTH} "
@@ -230,6 +235,8 @@ def validate_event_types(event_types: list[str]) -> list[str]:
     """The event types to add or remove, once each, in the order given."""
     if not event_types:
         raise InvalidInput(EVENT_TYPES_MISSING, "eventTypeFilters")
+    if len(event_types) > MAX_EVENT_TYPES_PER_CALL:
+        raise InvalidInput(EVENT_TYPES_TOO_MANY, "eventTypeFilters")
     for event_type in event_types:
         if not event_type.strip():
             raise InvalidInput(EVENT_TYPE_BLANK, "eventTypeFilters")

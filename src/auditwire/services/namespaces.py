@@ -61,13 +61,13 @@ def namespace_event(
 
 async def find_group(conn: AsyncConnection, ref: str | int) -> Group | None:
     """A group by numeric id or full path."""
-    if isinstance(ref, int) or ref.isdigit():
+    if isinstance(ref, int) or (ref.isascii() and ref.isdigit()):
         return await ns_store.get_group(conn, int(ref))
     return await ns_store.get_group_by_path(conn, ref)
 
 
 async def find_project(conn: AsyncConnection, ref: str | int) -> Project | None:
-    if isinstance(ref, int) or ref.isdigit():
+    if isinstance(ref, int) or (ref.isascii() and ref.isdigit()):
         return await ns_store.get_project(conn, int(ref))
     return await ns_store.get_project_by_path(conn, ref)
 

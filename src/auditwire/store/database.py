@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +14,38 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from auditwire.errors import Conflict, StorageError
+from auditwire.errors import Conflict, InvalidInput, StorageError
 
 SQLITE_BUSY_TIMEOUT = 30_000  # milliseconds
 POOL_SIZE = 10  # connections per process
 _WRITE = "auditwire_write"
+UNAVAILABLE = "database unavailable"
+NUL_REFUSED = "text must not contain NUL characters"
+# PostgreSQL's SQLSTATEs for a NUL in text (22021) and in JSONB (22P05).
+_NUL_STATES = frozenset({"22021", "22P05"})
+
+# Read slots of the request being served, when it bounds them (see `bounded_reads`), and
+# whether this task already holds one: a read nested in a read takes no second slot.
+_READ_SLOTS: ContextVar[asyncio.Semaphore | None] = ContextVar("read_slots", default=None)
+_HOLDS_SLOT: ContextVar[bool] = ContextVar("holds_read_slot", default=False)
+
+
+@contextmanager
+def bounded_reads(limit: int) -> Iterator[None]:
+    """Within this block (and the tasks it starts), at most `limit` reads run at once."""
+    token = _READ_SLOTS.set(asyncio.Semaphore(limit))
+    try:
+        yield
+    finally:
+        _READ_SLOTS.reset(token)
+
+
+def _translated(error: exc.DBAPIError) -> Exception:
+    """The caller's error for a driver's: NUL in text is bad input, anything else storage."""
+    state = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+    if state in _NUL_STATES:
+        return InvalidInput(NUL_REFUSED)
+    return StorageError(f"database error: {type(error.orig).__name__}")
 
 
 def _json_dumps(value: Any) -> str:
@@ -75,11 +103,40 @@ class Store:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A connection for reading; its implicit transaction is rolled back at the end."""
+        slots = None if _HOLDS_SLOT.get() else _READ_SLOTS.get()
+        if slots is None:
+            async with self._read() as conn:
+                yield conn
+            return
+        async with slots:
+            held = _HOLDS_SLOT.set(True)
+            try:
+                async with self._read() as conn:
+                    yield conn
+            finally:
+                _HOLDS_SLOT.reset(held)
+
+    @asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncConnection]:
         try:
-            async with self.engine.connect() as conn:
+            async with self._connect() as conn:
                 yield conn
         except exc.DBAPIError as error:
-            raise StorageError(f"database error: {type(error.orig).__name__}") from error
+            raise _translated(error) from error
+
+    @asynccontextmanager
+    async def _connect(self) -> AsyncIterator[AsyncConnection]:
+        """A pooled connection; a database that cannot be reached is a StorageError, however
+        the driver says so (asyncpg raises the socket's own OSError)."""
+        conn = self.engine.connect()
+        try:
+            await conn.start()
+        except (OSError, TimeoutError) as error:
+            raise StorageError(UNAVAILABLE) from error
+        try:
+            yield conn
+        finally:
+            await asyncio.shield(conn.close())
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
@@ -94,14 +151,14 @@ class Store:
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncConnection]:
         try:
-            async with self.engine.connect() as conn:
+            async with self._connect() as conn:
                 await conn.execution_options(**{_WRITE: True})
                 async with conn.begin():
                     yield conn
         except exc.IntegrityError as error:
             raise Conflict("has already been taken") from error
         except exc.DBAPIError as error:
-            raise StorageError(f"database error: {type(error.orig).__name__}") from error
+            raise _translated(error) from error
 
     async def close(self) -> None:
         await self.engine.dispose()

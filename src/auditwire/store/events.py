@@ -20,7 +20,7 @@ from auditwire.store.schema import audit_events, idempotency_keys
 def _target_id(raw: str | None) -> int | str | None:
     if raw is None:
         return None
-    return int(raw) if raw.lstrip("-").isdigit() else raw
+    return int(raw) if raw.isascii() and raw.lstrip("-").isdigit() else raw
 
 
 def event_from_row(row: sa.Row[Any]) -> AuditEvent:

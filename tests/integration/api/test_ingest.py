@@ -193,7 +193,9 @@ async def test_request_level_limits_are_enforced(client: httpx.AsyncClient, root
     assert too_many.status_code == 400 and "maximum is 1000" in too_many.json()["error"]
     empty = await client.post(INGEST, json=[], headers=root.headers)
     assert empty.status_code == 400
-    not_json = await client.post(INGEST, content=b"{nope", headers=root.headers)
+    not_json = await client.post(
+        INGEST, content=b"{nope", headers={**root.headers, "content-type": "application/json"}
+    )
     assert not_json.status_code == 400 and not_json.json() == {"error": "body is not valid JSON"}
     long_key = await client.post(
         INGEST, json=event(), headers={**root.headers, "Idempotency-Key": "k" * 256}

@@ -431,3 +431,110 @@ async def test_requests_that_are_not_graphql_get_a_client_error(
         headers={**acme.owner.headers, "content-type": "application/json"},
     )
     assert 400 <= not_json.status_code < 500
+
+
+# Requests that are not GraphQL at all ---------------------------------------------------------
+
+NOT_GRAPHQL_BODIES = [
+    b"null",
+    b"123",
+    b'"x"',
+    b"[]",
+    b"\xff\xfe{",
+    b"[" * 5_000 + b"]" * 5_000,
+    b'{"query": "{ __typename }", "variables": {"v": "\\ud800"}}',
+    b'{"query": "{ __typename }", "variables": ' + b"[" * 40 + b"]" * 40 + b"}",
+    b'{"query": 5}',
+    b'{"query": "{ __typename }", "variables": [1]}',
+    b'{"variables": {}}',
+]
+
+
+async def test_a_body_that_is_not_a_graphql_request_gets_a_graphql_error(client: Any) -> None:
+    for body in NOT_GRAPHQL_BODIES:
+        response = await client.post(
+            "/api/graphql", content=body, headers={"content-type": "application/json"}
+        )
+        assert 400 <= response.status_code < 500, (body[:40], response.status_code)
+        errors = response.json()["errors"]
+        assert errors and errors[0]["message"], body[:40]
+
+
+async def test_a_body_that_is_not_json_gets_415_as_json(client: Any) -> None:
+    response = await client.post(
+        "/api/graphql", content=b"query { __typename }", headers={"content-type": "text/plain"}
+    )
+    assert response.status_code == 415
+    assert response.json() == {"errors": [{"message": "Content-Type must be application/json"}]}
+
+
+async def test_nul_in_variables_or_literals_is_refused_on_every_backend(
+    graphql: RunGraphQL, acme: Acme, client: Any
+) -> None:
+    nul_variable = await client.post(
+        "/api/graphql",
+        json={"query": CREATE, "variables": {"input": {"groupPath": "acme", "name": "a\u0000"}}},
+        headers=acme.owner.headers,
+    )
+    assert nul_variable.status_code == 400
+    assert nul_variable.json() == {
+        "errors": [{"message": "variables must not contain NUL characters"}]
+    }
+    literal = (
+        'mutation { externalAuditEventDestinationCreate(input: {groupPath: "acme", '
+        'destinationUrl: "https://siem.example.com/n", name: "a\\u0000"}) { errors } }'
+    )
+    nul_literal = await client.post(
+        "/api/graphql", json={"query": literal}, headers=acme.owner.headers
+    )
+    assert nul_literal.status_code == 400
+    assert "NUL" in nul_literal.json()["errors"][0]["message"]
+    body = await graphql(
+        '{ group(fullPath: "acme") { externalAuditEventDestinations { nodes { name } } } }',
+        as_=acme.owner,
+    )
+    names = [n["name"] for n in body["data"]["group"]["externalAuditEventDestinations"]["nodes"]]
+    assert names == ["siem"]
+
+
+async def test_get_with_bad_variables_gets_a_graphql_error(client: Any) -> None:
+    for params in (
+        {"query": "{ __typename }", "variables": "{nope"},
+        {"query": "{ __typename }", "variables": "[1]"},
+        {"query": "x" * 10_001},
+    ):
+        response = await client.get("/api/graphql", params=params)
+        assert 400 <= response.status_code < 500
+        assert response.json()["errors"][0]["message"]
+    bad_utf8 = await client.get("/api/graphql?query=%7B__typename%7D&variables=%FF")
+    assert bad_utf8.status_code == 400
+    assert bad_utf8.json()["errors"]
+
+
+async def test_too_many_event_type_filters_in_one_call_are_refused(
+    graphql: RunGraphQL, acme: Acme, client: Any
+) -> None:
+    destination = destination_gid(acme.destination.id)
+    hundred_thousand = await client.post(
+        "/api/graphql",
+        json={
+            "query": EVENTS_ADD,
+            "variables": {
+                "input": {
+                    "destinationId": destination,
+                    "eventTypeFilters": [f"t{n}" for n in range(100_000)],
+                }
+            },
+        },
+        headers=acme.owner.headers,
+    )
+    assert hundred_thousand.status_code == 400
+    assert hundred_thousand.json() == {"errors": [{"message": "Array parameter too large"}]}
+    variables = {
+        "input": {"destinationId": destination, "eventTypeFilters": [f"t{n}" for n in range(1001)]}
+    }
+    over = await graphql(EVENTS_ADD, variables, as_=acme.owner)
+    assert top_level_error(over) == "event type filters are limited to 1000 per request"
+    variables["input"]["eventTypeFilters"] = [f"t{n}" for n in range(1000)]
+    at_limit = payload(await graphql(EVENTS_ADD, variables, as_=acme.owner))
+    assert at_limit["errors"] == [] and len(at_limit["eventTypeFilters"]) == 1000

@@ -9,7 +9,11 @@ from graphql import GraphQLError
 from strawberry import UNSET
 
 from auditwire.api.graphql.context import Info
-from auditwire.domain.destinations import EVENT_TYPES_MISSING
+from auditwire.domain.destinations import (
+    EVENT_TYPES_MISSING,
+    EVENT_TYPES_TOO_MANY,
+    MAX_EVENT_TYPES_PER_CALL,
+)
 from auditwire.errors import Conflict, InvalidInput
 from auditwire.services.context import Actor
 from auditwire.services.destinations import DestinationService
@@ -45,3 +49,5 @@ def require_event_types(event_types: list[str]) -> None:
     """GitLab checks this argument before anything else and answers with a GraphQL error."""
     if not event_types:
         raise GraphQLError(EVENT_TYPES_MISSING)
+    if len(event_types) > MAX_EVENT_TYPES_PER_CALL:
+        raise GraphQLError(EVENT_TYPES_TOO_MANY)

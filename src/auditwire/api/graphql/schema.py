@@ -13,7 +13,7 @@ from pathlib import Path
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, QueryDepthLimiter
+from strawberry.extensions import MaskErrors
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
@@ -22,6 +22,7 @@ from auditwire.api.graphql.delivery_mutations import DeliveryMutations
 from auditwire.api.graphql.delivery_types import TIME
 from auditwire.api.graphql.ids import SCALARS
 from auditwire.api.graphql.instance_mutations import InstanceMutations
+from auditwire.api.graphql.limits import QueryLimits
 from auditwire.api.graphql.mutations import GroupMutations
 from auditwire.api.graphql.queries import Query
 from auditwire.errors import AuditwireError
@@ -30,10 +31,6 @@ logger = logging.getLogger(__name__)
 
 INTERNAL_ERROR = "Internal server error"
 DEFAULT_OUTPUT = "schema.graphql"
-# Deepest operation accepted, as GitLab's limit for authenticated requests. The schema has
-# cycles (a destination's group has destinations), so without a bound one request could nest
-# without end; the deepest query a client needs, introspection included, stays far below it.
-MAX_DEPTH = 20
 
 
 def _unexpected(error: GraphQLError) -> bool:
@@ -69,7 +66,7 @@ schema = AuditwireSchema(
     query=Query,
     mutation=Mutation,
     config=StrawberryConfig(scalar_map={**SCALARS, datetime: TIME}),
-    extensions=[MaskUnexpectedErrors, lambda: QueryDepthLimiter(max_depth=MAX_DEPTH)],
+    extensions=[QueryLimits, MaskUnexpectedErrors],
 )
 
 

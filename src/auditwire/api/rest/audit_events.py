@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from auditwire.api.auth import current_actor, services
-from auditwire.api.rest.event_input import body_schema, parse_events
+from auditwire.api.rest.event_input import body_schema, check_media_type, parse_events
 from auditwire.api.rest.pagination import PageParams, page_params, page_response
 from auditwire.api.rest.params import MAX_ID, SOURCE_PATH, SourceKind, numeric_id, ref
 from auditwire.api.rest.shapes import json_response
@@ -141,6 +141,7 @@ async def ingest_events(request: Request) -> Response:
     actor = await cached_actor(request)
     actor.require_admin()
     actor.require_write()
+    check_media_type(request.headers.get("content-type"))
     items, single = parse_events(await request.body())
     svc: Services = request.app.state.services
     events = await svc.ingest.ingest(

@@ -16,13 +16,18 @@ import orjson
 from pydantic import ConfigDict, Field, StrictBool, TypeAdapter, ValidationError, with_config
 from typing_extensions import TypedDict
 
+from auditwire.api.json_limits import MAX_DEPTH
 from auditwire.api.rest.params import MAX_ID, describe
 from auditwire.domain.events import EVENT_TYPE_MAX_LENGTH, EntityType, Target
-from auditwire.errors import InvalidInput
+from auditwire.errors import InvalidInput, UnsupportedMediaType
 from auditwire.services.ingest import IngestItem
 
 MAX_EVENTS_PER_REQUEST = 1_000
 DETAILS_MAX_BYTES = 64 * 1024  # bytes of JSON per event
+# Levels of nesting inside `details`: GitLab's JSON limit counts from the body, which holds
+# the list and the event around it.
+DETAILS_MAX_DEPTH = MAX_DEPTH - 2
+JSON_MEDIA_TYPES = frozenset({"application/json"})
 NAME_MAX_LENGTH = 255  # characters
 PATH_MAX_LENGTH = 2048  # characters
 TEXT_MAX_LENGTH = 4096  # characters
@@ -117,6 +122,27 @@ def _no_nul(event: EventIn, details_json: bytes, name: Name) -> None:
         raise InvalidInput(f"{name('details')} must not contain NUL characters", name("details"))
 
 
+def _nesting(value: Any) -> int:
+    """Levels of objects and lists, counted without recursion (the parser allows 1,024)."""
+    deepest = 0
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        deepest = max(deepest, depth)
+        if deepest > DETAILS_MAX_DEPTH:
+            return deepest
+        children = item.values() if isinstance(item, dict) else item
+        pending.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return deepest
+
+
+def check_media_type(content_type: str | None) -> None:
+    """Events arrive as JSON; anything else is refused before the body is parsed (415)."""
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    if media_type not in JSON_MEDIA_TYPES:
+        raise UnsupportedMediaType(f"The provided content-type '{media_type}' is not supported.")
+
+
 def to_item(event: EventIn, name: Name, check_nul: bool) -> IngestItem:
     """The service's item for one validated event; the rules that span fields."""
     author = event["author"]
@@ -129,6 +155,11 @@ def to_item(event: EventIn, name: Name, check_nul: bool) -> IngestItem:
         field = name("entity_path")
         raise InvalidInput(f"{field} is missing (give entity_path or entity_id)", field)
     details = event.get("details") or {}
+    if _nesting(details) > DETAILS_MAX_DEPTH:
+        field = name("details")
+        raise InvalidInput(
+            f"{field} is nested too deeply (maximum is {DETAILS_MAX_DEPTH} levels)", field
+        )
     details_json = orjson.dumps(details)
     if len(details_json) > DETAILS_MAX_BYTES:
         field = name("details")

@@ -111,10 +111,16 @@ def parse(model: type[M], params: dict[str, Any]) -> M:
         raise InvalidInput(message, field) from None
 
 
+def _is_number(value: str) -> bool:
+    """ASCII digits only: `str.isdigit` also holds for `¹` or `٣`, which `int()` refuses or
+    reads as another number."""
+    return value.isascii() and value.isdigit()
+
+
 def ref(raw: str) -> str | int:
     """A `:id` path parameter: a numeric id, or a full path whose `/` came URL-encoded."""
     value = unquote(raw)
-    if not value.isdigit():
+    if not _is_number(value):
         return value
     number = int(value)
     return number if number <= MAX_ID else NO_ID
@@ -122,7 +128,7 @@ def ref(raw: str) -> str | int:
 
 def numeric_id(raw: str) -> int | None:
     """A path parameter that must be a numeric id (`:user_id`, `:audit_event_id`)."""
-    if not raw.isdigit():
+    if not _is_number(raw):
         return None
     number = int(raw)
     return number if number <= MAX_ID else None
