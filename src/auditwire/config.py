@@ -8,7 +8,6 @@ from pathlib import Path
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from auditwire.domain.retry import MAX_AGE
 from auditwire.errors import ConfigError
 
 ENV_PREFIX = "AUDITWIRE_"
@@ -33,7 +32,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     # Delivery (see docs/delivery.md). Durations in seconds.
-    delivery_max_age: float = Field(default=MAX_AGE, gt=0)
+    delivery_max_age: float = Field(default=72 * 3600.0, gt=0)
     delivery_timeout: float = Field(default=8.0, gt=0)
     delivery_concurrency_per_destination: int = Field(default=16, ge=1, le=1024)
     delivery_concurrency: int = Field(default=256, ge=1, le=10_000)
