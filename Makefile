@@ -17,6 +17,7 @@ $(VENV)/.test-installed: pyproject.toml
 	@touch $@
 
 run: $(BIN)/auditwire
+	@echo "auditwire is $(BIN)/auditwire (run '. $(BIN)/activate' to type just 'auditwire')"
 	$(BIN)/auditwire serve
 
 test: $(VENV)/.test-installed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import signal
 import sys
@@ -12,8 +13,9 @@ from datetime import date
 from pathlib import Path
 
 from auditwire.config import Settings, load_settings
-from auditwire.domain.tokens import parse_scopes
-from auditwire.errors import AuditwireError
+from auditwire.domain.namespaces import User
+from auditwire.domain.tokens import TOKEN_PREFIX, Scope, parse_scopes
+from auditwire.errors import AuditwireError, NotFound
 from auditwire.logs import configure_logging
 from auditwire.services.container import Services
 from auditwire.services.users import NewToken
@@ -21,10 +23,29 @@ from auditwire.store import Store
 from auditwire.store.migrate import migrate
 
 INITIAL_TOKEN_FILE = "initial_root_token"
+LIST_PAGE = 500  # users read per query by `users list`
+VALID_SCOPES = ", ".join(scope.value for scope in Scope)
+
+
+class CommandError(AuditwireError):
+    """A command cannot do what was asked; its message is the one line the user sees."""
+
+
+def scopes_argument(raw: str) -> tuple[Scope, ...]:
+    """`--scopes api,read_api`, refused by argparse with the valid scopes named."""
+    try:
+        return parse_scopes(raw)
+    except AuditwireError:
+        raise argparse.ArgumentTypeError(
+            f"invalid scopes {raw!r} (valid scopes: {VALID_SCOPES})"
+        ) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="auditwire", description=__doc__)
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="also log each database migration applied"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="migrate the database and serve the API")
@@ -57,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     create_user.add_argument("--email", required=True)
     create_user.add_argument("--name")
     create_user.add_argument("--admin", action="store_true", help="make the user an administrator")
+    users.add_parser("list", help="list users: id, username, name, email, administrator")
 
     tokens = commands.add_parser("tokens", help="manage personal access tokens").add_subparsers(
         dest="action", required=True
@@ -64,9 +86,34 @@ def build_parser() -> argparse.ArgumentParser:
     create_token = tokens.add_parser("create", help="create a token and print it")
     create_token.add_argument("username")
     create_token.add_argument("--name", default="cli")
-    create_token.add_argument("--scopes", default="api", help="comma-separated: api,read_api")
+    create_token.add_argument(
+        "--scopes",
+        default=(Scope.API,),
+        type=scopes_argument,
+        help=f"comma-separated, from: {VALID_SCOPES} (default api)",
+    )
     create_token.add_argument("--expires-at", type=date.fromisoformat, help="YYYY-MM-DD")
+    list_tokens = tokens.add_parser("list", help="list a user's tokens (never their values)")
+    list_tokens.add_argument("username")
+    revoke_token = tokens.add_parser(
+        "revoke",
+        help="revoke a token",
+        description="Revoke a personal access token, named by its id (as `tokens list` and "
+        f"GitLab's API show it) or by the token itself ({TOKEN_PREFIX}...). Audited as "
+        "personal_access_token_revoked.",
+    )
+    revoke_token.add_argument("token", metavar="ID_OR_TOKEN")
     return parser
+
+
+async def user_named(svc: Services, username: str) -> User:
+    """The user, or one line saying there is none."""
+    try:
+        return await svc.users.get_by_username(username)
+    except NotFound:
+        raise CommandError(
+            f"no user named {username!r} (`auditwire users list` shows them)"
+        ) from None
 
 
 async def _with_services(settings: Settings, action: Callable[[Services], Awaitable[None]]) -> None:
@@ -153,6 +200,8 @@ def run(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     settings = load_settings()
     configure_logging()
+    # Alembic logs every migration step at INFO: shown only when asked for with --verbose.
+    logging.getLogger("alembic").setLevel(logging.INFO if args.verbose else logging.WARNING)
     if args.command == "serve":
         serve(settings, args.host, args.port, worker=not args.no_worker)
     elif args.command == "worker":
@@ -164,38 +213,93 @@ def run(argv: list[str] | None = None) -> None:
 
         asyncio.run(_with_services(settings, done))
     elif args.command == "status":
-        from rich.console import Console
+        from auditwire.status import show_status, status_console
 
-        from auditwire.status import show_status
-
-        asyncio.run(show_status(settings, Console()))
+        asyncio.run(show_status(settings, status_console()))
     elif args.command == "users":
-
-        async def create_user(svc: Services) -> None:
-            user = await svc.users.create_user(
-                None,
-                username=args.username,
-                email=args.email,
-                name=args.name,
-                is_admin=args.admin,
-            )
-            print(f"created user {user.username} (id {user.id})")
-
-        asyncio.run(_with_services(settings, create_user))
+        asyncio.run(_with_services(settings, USER_ACTIONS[args.action](args)))
     elif args.command == "tokens":
+        asyncio.run(_with_services(settings, TOKEN_ACTIONS[args.action](args)))
 
-        async def create_token(svc: Services) -> None:
-            user = await svc.users.get_by_username(args.username)
-            token = await svc.users.create_token(
-                None,
-                user.id,
-                name=args.name,
-                scopes=parse_scopes(args.scopes),
-                expires_at=args.expires_at,
-            )
-            print(token.value)
 
-        asyncio.run(_with_services(settings, create_token))
+Action = Callable[[Services], Awaitable[None]]
+
+
+def create_user(args: argparse.Namespace) -> Action:
+    async def action(svc: Services) -> None:
+        user = await svc.users.create_user(
+            None, username=args.username, email=args.email, name=args.name, is_admin=args.admin
+        )
+        print(f"created user {user.username} (id {user.id})")
+
+    return action
+
+
+def list_users(_args: argparse.Namespace) -> Action:
+    async def action(svc: Services) -> None:
+        print("id\tusername\tname\temail\tadmin\tstate")
+        offset, total = 0, 1
+        while offset < total:
+            users, total = await svc.users.list(username=None, offset=offset, limit=LIST_PAGE)
+            for u in users:
+                admin = "yes" if u.is_admin else "no"
+                print(f"{u.id}\t{u.username}\t{u.name}\t{u.email}\t{admin}\t{u.state}")
+            offset += LIST_PAGE
+
+    return action
+
+
+def create_token(args: argparse.Namespace) -> Action:
+    async def action(svc: Services) -> None:
+        user = await user_named(svc, args.username)
+        token = await svc.users.create_token(
+            None, user.id, name=args.name, scopes=args.scopes, expires_at=args.expires_at
+        )
+        print(token.value)
+
+    return action
+
+
+def list_tokens(args: argparse.Namespace) -> Action:
+    async def action(svc: Services) -> None:
+        user = await user_named(svc, args.username)
+        print("id\tname\tscopes\texpires_at\trevoked\tcreated_at")
+        for t in await svc.users.tokens(user.id):
+            expires = t.expires_at.isoformat() if t.expires_at else "never"
+            scopes = ",".join(t.scopes)
+            revoked = "yes" if t.revoked else "no"
+            print(f"{t.id}\t{t.name}\t{scopes}\t{expires}\t{revoked}\t{t.created_at:%Y-%m-%d}")
+
+    return action
+
+
+def revoke_token(args: argparse.Namespace) -> Action:
+    given: str = args.token.strip()
+
+    async def action(svc: Services) -> None:
+        by_id = given.isascii() and given.isdigit()
+        try:
+            if by_id:
+                token = await svc.users.revoke_token(None, token_id=int(given))
+            else:
+                token = await svc.users.revoke_token(None, value=given)
+        except NotFound:
+            what = f"with id {given}" if by_id else "with that value"
+            raise CommandError(f"no personal access token {what}") from None
+        print(f"revoked personal access token {token.id} ({token.name})")
+
+    return action
+
+
+USER_ACTIONS: dict[str, Callable[[argparse.Namespace], Action]] = {
+    "create": create_user,
+    "list": list_users,
+}
+TOKEN_ACTIONS: dict[str, Callable[[argparse.Namespace], Action]] = {
+    "create": create_token,
+    "list": list_tokens,
+    "revoke": revoke_token,
+}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -19,6 +19,7 @@ from auditwire.api.ops_delivery import queue_gauges, worker_check
 from auditwire.api.rest import RestPaths
 from auditwire.api.rest import router as rest_router
 from auditwire.api.rest.audit_events import INGEST_PATH, describe_ingestion
+from auditwire.api.rest.openapi import describe_rest
 from auditwire.config import Settings
 from auditwire.services.container import Services
 from auditwire.store import Store
@@ -76,6 +77,7 @@ def create_app(settings: Settings, store: Store | None = None, *, worker: bool =
         if app.openapi_schema is None:
             document = FastAPI.openapi(app)
             describe_ingestion(document, REST_PREFIX + INGEST_PATH)
+            describe_rest(document, REST_PREFIX)
             app.openapi_schema = document
         return app.openapi_schema
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from argon2 import PasswordHasher
@@ -32,6 +32,23 @@ class NewToken:
 
     token: PersonalAccessToken
     value: str
+
+
+def token_event(
+    actor: Actor | None, user: User, token: PersonalAccessToken, change: str, verb: str
+) -> NewAuditEvent:
+    """`personal_access_token_<change>` about `user`; from the command line (no actor) the
+    user is the author, as for the first start."""
+    return NewAuditEvent(
+        event_type=f"personal_access_token_{change}",
+        author=actor.author if actor else Author(id=user.id, name=user.name),
+        entity_type=EntityType.USER,
+        entity_id=user.id,
+        entity_path=user.username,
+        target=Target(token.id, "PersonalAccessToken", token.name),
+        ip_address=actor.ip_address if actor else None,
+        custom_message=f"{verb} personal access token with id {token.id}",
+    )
 
 
 class UserService:
@@ -121,22 +138,37 @@ class UserService:
                 expires_at=expires_at,
                 now=utcnow(),
             )
-            await record(
-                conn,
-                [
-                    NewAuditEvent(
-                        event_type="personal_access_token_created",
-                        author=actor.author if actor else Author(id=user.id, name=user.name),
-                        entity_type=EntityType.USER,
-                        entity_id=user.id,
-                        entity_path=user.username,
-                        target=Target(token.id, "PersonalAccessToken", name),
-                        ip_address=actor.ip_address if actor else None,
-                        custom_message=f"Created personal access token with id {token.id}",
-                    )
-                ],
-            )
+            await record(conn, [token_event(actor, user, token, "created", "Created")])
         return NewToken(token, value)
+
+    async def tokens(self, user_id: int) -> list[PersonalAccessToken]:
+        """Every personal access token of a user, revoked and expired ones included."""
+        async with self.store.read() as conn:
+            return await users_store.list_tokens(conn, user_id)
+
+    async def revoke_token(
+        self, actor: Actor | None, *, token_id: int | None = None, value: str | None = None
+    ) -> PersonalAccessToken:
+        """Revoke a token named by its id or by its value, recording the change like creation."""
+        if actor is not None:
+            actor.require_admin()
+            actor.require_write()
+        async with self.store.write() as conn:
+            token: PersonalAccessToken | None = None
+            if token_id is not None:
+                token = await users_store.get_token(conn, token_id)
+            elif value is not None:
+                found = await users_store.find_token(conn, token_digest(value))
+                token = found[0] if found else None
+            if token is None:
+                raise NotFound("404 Personal Access Token Not Found")
+            if token.revoked:
+                raise InvalidInput("Token already revoked", "token")
+            user = await users_store.get_user(conn, token.user_id)
+            assert user is not None  # tokens are deleted with their user
+            await users_store.revoke_token(conn, token.id)
+            await record(conn, [token_event(actor, user, token, "revoked", "Revoked")])
+        return replace(token, revoked=True)
 
     async def authenticate(self, value: str) -> tuple[User, PersonalAccessToken]:
         """The user a token belongs to, if the token is valid, unexpired and unrevoked."""

@@ -158,3 +158,26 @@ async def find_token(conn: AsyncConnection, digest: str) -> tuple[PersonalAccess
         created_at=as_utc(m["u_created_at"]),
     )
     return token_from_row(row), user
+
+
+async def get_token(conn: AsyncConnection, token_id: int) -> PersonalAccessToken | None:
+    query = sa.select(*personal_access_tokens.c).where(personal_access_tokens.c.id == token_id)
+    row = (await conn.execute(query)).first()
+    return token_from_row(row) if row else None
+
+
+async def list_tokens(conn: AsyncConnection, user_id: int) -> list[PersonalAccessToken]:
+    query = (
+        sa.select(*personal_access_tokens.c)
+        .where(personal_access_tokens.c.user_id == user_id)
+        .order_by(personal_access_tokens.c.id)
+    )
+    return [token_from_row(row) for row in await conn.execute(query)]
+
+
+async def revoke_token(conn: AsyncConnection, token_id: int) -> None:
+    await conn.execute(
+        personal_access_tokens.update()
+        .where(personal_access_tokens.c.id == token_id)
+        .values(revoked=True)
+    )
