@@ -5,15 +5,29 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from starlette.exceptions import HTTPException
+from starlette.convertors import Convertor, register_url_convertor
 
 from auditwire.errors import NotFound
 from auditwire.web.render import PageNotFound, render
 from auditwire.web.session import require_actor, services_of
 
 LIST_LIMIT = 100  # groups or projects shown on one page
-# Paths that belong to the APIs and operations, never to a project or user.
-_NOT_PAGES = ("api/", "-/", "admin/", "users/", "groups/")
+
+
+class PagePathConvertor(Convertor[str]):
+    """A project's or user's path: never one of the APIs' or operations' paths, so that
+    those keep their own 404 and 405 answers."""
+
+    regex = r"(?!(?:api|-|admin|users|groups)(?:/|$))[^/].*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("page_path", PagePathConvertor())
 
 router = APIRouter(include_in_schema=False)
 
@@ -43,8 +57,6 @@ async def group_page(request: Request, full_path: str) -> Response:
 
 async def project_or_user_page(request: Request, full_path: str) -> Response:
     """`/<namespace>/<project>` or `/<username>`, as GitLab's web URLs are."""
-    if full_path.startswith(_NOT_PAGES) or not full_path:
-        raise HTTPException(404)  # the API's own 404, as before the pages existed
     actor = await require_actor(request)
     svc = services_of(request)
     if "/" in full_path:
@@ -64,4 +76,4 @@ async def project_or_user_page(request: Request, full_path: str) -> Response:
 
 def install_catch_all(router_: APIRouter) -> None:
     """Added last: every other route matches first."""
-    router_.add_api_route("/{full_path:path}", project_or_user_page, methods=["GET"])
+    router_.add_api_route("/{full_path:page_path}", project_or_user_page, methods=["GET"])
