@@ -2,7 +2,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench screenshots clean
 
 $(BIN)/auditwire: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ lint: $(VENV)/.test-installed
 bench: $(VENV)/.test-installed
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/delivery.py
+
+screenshots: $(VENV)/.test-installed
+	$(BIN)/python -m scripts.screenshots
 
 clean:
 	rm -rf $(VENV) data

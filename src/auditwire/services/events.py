@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -43,6 +43,22 @@ class EventQuery:
     author_id: int | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+    event_type: str | None = None
+    # Set when a filter excludes everything the caller may see (another author's events for
+    # a caller who sees only their own): the list is empty without asking the database.
+    empty: bool = False
+
+    def narrowed(self, *, author_id: int | None, event_type: str | None) -> EventQuery:
+        """The same scope, filtered further by author and event type."""
+        empty = self.empty or (
+            author_id is not None and self.author_id is not None and author_id != self.author_id
+        )
+        return replace(
+            self,
+            author_id=author_id if author_id is not None else self.author_id,
+            event_type=event_type or self.event_type,
+            empty=empty,
+        )
 
 
 class EventService:
@@ -52,12 +68,15 @@ class EventService:
     async def list(
         self, query: EventQuery, *, offset: int, limit: int
     ) -> tuple[list[AuditEvent], int]:
+        if query.empty:
+            return [], 0
         async with self.store.read() as conn:
             return await events_store.list_events(
                 conn,
                 entity_type=query.entity_type,
                 entity_id=query.entity_id,
                 author_id=query.author_id,
+                event_type=query.event_type,
                 created_after=query.created_after,
                 created_before=query.created_before,
                 offset=offset,

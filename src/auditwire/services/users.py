@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import secrets
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 
 from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 
 from auditwire.domain.events import Author, EntityType, NewAuditEvent, Target, utcnow
 from auditwire.domain.namespaces import User, validate_email, validate_name, validate_username
@@ -16,14 +20,53 @@ from auditwire.domain.tokens import (
     token_digest,
     validate_token_name,
 )
-from auditwire.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from auditwire.errors import Conflict, InvalidInput, NotFound, NotSaved, Unauthenticated
 from auditwire.services.context import Actor
 from auditwire.services.events import record
 from auditwire.store import Store
+from auditwire.store import sign_ins as sign_ins_store
 from auditwire.store import users as users_store
 
 PASSWORD_MIN_LENGTH = 8  # characters
+PASSWORD_MAX_LENGTH = 128  # characters, as GitLab's Devise setting
+GENERATED_PASSWORD_BYTES = 24  # random bytes in a generated root password
 ROOT_USERNAME = "root"
+# Failed sign-ins for one login before further attempts are refused for the rest of the window.
+SIGN_IN_MAX_FAILURES = 5
+SIGN_IN_WINDOW = timedelta(minutes=10)
+
+INVALID_LOGIN = "Invalid login or password."
+SIGN_IN_THROTTLED = "Too many failed sign-in attempts. Try again in 10 minutes."
+PASSWORD_TOO_SHORT = f"is too short (minimum is {PASSWORD_MIN_LENGTH} characters)"
+PASSWORD_TOO_LONG = f"is too long (maximum is {PASSWORD_MAX_LENGTH} characters)"
+WRONG_CURRENT_PASSWORD = "You must provide a valid current password"
+CONFIRMATION_MISMATCH = "Password confirmation doesn't match Password"
+
+
+class SignInRefused(Unauthenticated):
+    """A sign-in failed; the message never tells which part was wrong."""
+
+
+def check_password(password: str) -> None:
+    """GitLab's length rules, as a model error on `password` (its REST and page wording)."""
+    for broken, rule in (
+        (len(password) < PASSWORD_MIN_LENGTH, PASSWORD_TOO_SHORT),
+        (len(password) > PASSWORD_MAX_LENGTH, PASSWORD_TOO_LONG),
+    ):
+        if broken:
+            raise NotSaved(f"Password {rule}", {"password": [rule]})
+
+
+def _login_digest(login: str) -> str:
+    return hashlib.sha256(login.strip().lower().encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class InitialRoot:
+    """What the first start creates: root's token and generated password, shown once."""
+
+    token: NewToken
+    password: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +98,7 @@ class UserService:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._hasher = PasswordHasher()
+        self._dummy: str | None = None
 
     async def create_user(
         self,
@@ -73,11 +117,11 @@ class UserService:
         validate_username(username)
         validate_email(email)
         validate_name(name or username)
-        if password is not None and len(password) < PASSWORD_MIN_LENGTH:
-            raise InvalidInput(
-                f"password is too short (minimum is {PASSWORD_MIN_LENGTH} characters)", "password"
-            )
-        password_hash = self._hasher.hash(password) if password is not None else None
+        if password is not None:
+            check_password(password)
+        password_hash = (
+            await asyncio.to_thread(self._hasher.hash, password) if password is not None else None
+        )
         async with self.store.write() as conn:
             taken = await users_store.username_or_email_taken(conn, username, email)
             if taken:
@@ -201,18 +245,104 @@ class UserService:
         async with self.store.read() as conn:
             return await users_store.list_users(conn, username=username, offset=offset, limit=limit)
 
-    async def bootstrap_root(self) -> NewToken | None:
-        """On an empty database: create the administrator `root` and a token for it."""
+    async def bootstrap_root(self) -> InitialRoot | None:
+        """On an empty database: create the administrator `root`, with a generated password
+        and a token."""
         async with self.store.read() as conn:
             if await users_store.count_users(conn):
                 return None
+        password = secrets.token_urlsafe(GENERATED_PASSWORD_BYTES)
         root = await self.create_user(
             None,
             username=ROOT_USERNAME,
             email="root@localhost.localdomain",
             name="Administrator",
             is_admin=True,
+            password=password,
         )
-        return await self.create_token(
+        token = await self.create_token(
             None, root.id, name="initial root token", scopes=(Scope.API,)
         )
+        return InitialRoot(token, password)
+
+    # Passwords ---------------------------------------------------------------------------------
+
+    async def sign_in(self, login: str, password: str) -> User:
+        """The active user whose username or email and password these are. Failures are
+        counted per login in the database, so the limit holds across processes."""
+        digest = _login_digest(login)
+        now = utcnow()
+        async with self.store.read() as conn:
+            failures = await sign_ins_store.failures_since(conn, digest, now - SIGN_IN_WINDOW)
+            found = await users_store.find_sign_in(conn, login.strip())
+        if failures >= SIGN_IN_MAX_FAILURES:
+            raise SignInRefused(SIGN_IN_THROTTLED)
+        user, stored = found if found else (None, None)
+        valid = await self._verify(stored, password)
+        if user is None or not valid or not user.active:
+            async with self.store.write() as conn:
+                await sign_ins_store.count_failure(conn, digest, now, SIGN_IN_WINDOW)
+            raise SignInRefused(INVALID_LOGIN)
+        if failures:
+            async with self.store.write() as conn:
+                await sign_ins_store.clear_failures(conn, digest)
+        return user
+
+    async def set_password(self, actor: Actor, user_id: int, password: str) -> User:
+        """An administrator sets a user's password (`PUT /users/:id`)."""
+        actor.require_admin()
+        actor.require_write()
+        check_password(password)
+        return await self._store_password(actor, user_id, password)
+
+    async def change_own_password(
+        self, actor: Actor, *, current: str, new: str, confirmation: str
+    ) -> User:
+        """A signed-in user changes their password, proving they know the current one."""
+        async with self.store.read() as conn:
+            stored = await users_store.password_hash_of(conn, actor.user.id)
+        if not await self._verify(stored, current):
+            raise NotSaved(WRONG_CURRENT_PASSWORD, {"current_password": [WRONG_CURRENT_PASSWORD]})
+        check_password(new)
+        if new != confirmation:
+            raise NotSaved(
+                CONFIRMATION_MISMATCH, {"password_confirmation": ["doesn't match Password"]}
+            )
+        return await self._store_password(actor, actor.user.id, new)
+
+    async def _store_password(self, actor: Actor, user_id: int, password: str) -> User:
+        hashed = await asyncio.to_thread(self._hasher.hash, password)
+        async with self.store.write() as conn:
+            user = await users_store.get_user(conn, user_id)
+            if user is None or not await users_store.set_password_hash(conn, user_id, hashed):
+                raise NotFound("404 User Not Found")
+            await record(
+                conn,
+                [
+                    NewAuditEvent(
+                        event_type="user_password_changed",
+                        author=actor.author,
+                        entity_type=EntityType.USER,
+                        entity_id=user.id,
+                        entity_path=user.username,
+                        target=Target(user.id, "User", user.username),
+                        ip_address=actor.ip_address,
+                        custom_message="Changed password",
+                    )
+                ],
+            )
+        return user
+
+    async def _verify(self, stored: str | None, password: str) -> bool:
+        """argon2 verification off the event loop; without a hash, a dummy one of equal cost,
+        so that timing does not tell whether the login exists."""
+        target = stored or self._dummy_hash()
+        try:
+            return await asyncio.to_thread(self._hasher.verify, target, password) and bool(stored)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def _dummy_hash(self) -> str:
+        if self._dummy is None:
+            self._dummy = self._hasher.hash(secrets.token_urlsafe(16))
+        return self._dummy

@@ -163,6 +163,7 @@ async def list_events(
     entity_type: str | None = None,
     entity_id: int | None = None,
     author_id: int | None = None,
+    event_type: str | None = None,
     created_after: datetime | None = None,
     created_before: datetime | None = None,
     offset: int,
@@ -176,6 +177,8 @@ async def list_events(
         query = query.where(audit_events.c.entity_id == entity_id)
     if author_id is not None:
         query = query.where(audit_events.c.author_id == author_id)
+    if event_type is not None:
+        query = query.where(audit_events.c.event_type == event_type)
     if created_after is not None:
         query = query.where(audit_events.c.created_at >= created_after)
     if created_before is not None:

@@ -124,6 +124,16 @@ audit_events = sa.Table(
     sa.Index(None, "root_group_id", "created_at"),
 )
 
+# Failed sign-ins per login, so that throttling holds across processes and restarts. The
+# login is kept as a digest: people type passwords into the login field by mistake.
+sign_in_failures = sa.Table(
+    "sign_in_failures",
+    metadata,
+    sa.Column("login_digest", sa.String(64), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("window_started_at", Timestamp, nullable=False),
+)
+
 # A retried ingestion request with the same key returns the events of the first; one with
 # another body (told apart by request_digest, a SHA-256 in hex) is refused.
 idempotency_keys = sa.Table(

@@ -181,3 +181,28 @@ async def revoke_token(conn: AsyncConnection, token_id: int) -> None:
         .where(personal_access_tokens.c.id == token_id)
         .values(revoked=True)
     )
+
+
+async def password_hash_of(conn: AsyncConnection, user_id: int) -> str | None:
+    query = sa.select(users.c.password_hash).where(users.c.id == user_id)
+    value: str | None = (await conn.execute(query)).scalar_one_or_none()
+    return value
+
+
+async def find_sign_in(conn: AsyncConnection, login: str) -> tuple[User, str | None] | None:
+    """The user whose username or email is `login` (case-insensitively), with its hash."""
+    lowered = login.lower()
+    query = sa.select(users).where(
+        sa.or_(sa.func.lower(users.c.username) == lowered, sa.func.lower(users.c.email) == lowered)
+    )
+    row = (await conn.execute(query)).first()
+    if row is None:
+        return None
+    return user_from_row(row), row._mapping["password_hash"]
+
+
+async def set_password_hash(conn: AsyncConnection, user_id: int, password_hash: str) -> bool:
+    result = await conn.execute(
+        users.update().where(users.c.id == user_id).values(password_hash=password_hash)
+    )
+    return bool(result.rowcount)

@@ -1,4 +1,5 @@
-"""Pages for people: the GraphQL explorer, the REST API's page, and the static files they load."""
+"""Pages for people: sign-in, namespaces, audit events and streams; the GraphQL explorer, the
+REST API's page, and the static files they load."""
 
 from __future__ import annotations
 
@@ -38,6 +39,19 @@ async def api_docs() -> HTMLResponse:
     )
 
 
-def install_pages(app: FastAPI) -> None:
+def install_pages(app: FastAPI, session_secret: str) -> None:
+    """Add the pages, their error pages and the session cookie to the app. The catch-all
+    for `/<namespace>/<project>` and `/<username>` goes last, after every other route."""
+    from auditwire.web.pages import audit_events, auth, namespaces, stream_forms, streams
+    from auditwire.web.render import install_page_errors
+    from auditwire.web.session import SessionCookies
+
     app.include_router(router)
     app.mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="static")
+    for pages in (auth, stream_forms, streams, audit_events, namespaces):
+        app.include_router(pages.router)
+    catch_all = APIRouter(include_in_schema=False)
+    namespaces.install_catch_all(catch_all)
+    app.include_router(catch_all)
+    install_page_errors(app)
+    app.add_middleware(SessionCookies, secret_key=session_secret)

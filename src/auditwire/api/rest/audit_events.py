@@ -13,9 +13,9 @@ from auditwire.api.rest.pagination import PageParams, page_params, page_response
 from auditwire.api.rest.params import MAX_ID, SOURCE_PATH, SourceKind, numeric_id, ref
 from auditwire.api.rest.shapes import json_response
 from auditwire.api.rest.token_cache import cached_actor
-from auditwire.domain import permissions
 from auditwire.domain.events import AuditEvent, EntityType
 from auditwire.errors import InvalidInput, NotFound
+from auditwire.services import event_scope
 from auditwire.services.container import Services
 from auditwire.services.context import Actor
 from auditwire.services.events import EventQuery
@@ -68,24 +68,6 @@ async def _listing(
     return page_response(request, paging, [e.rest_item() for e in events], total)
 
 
-def _scoped(
-    entity_type: EntityType,
-    entity_id: int,
-    sees_all: bool,
-    actor: Actor,
-    created_after: str | None,
-    created_before: str | None,
-) -> EventQuery:
-    """A group's or project's events; those of others only for roles that see all."""
-    return EventQuery(
-        entity_type=entity_type.value,
-        entity_id=entity_id,
-        author_id=None if sees_all else actor.user.id,
-        created_after=parse_time(created_after, "created_after"),
-        created_before=parse_time(created_before, "created_before"),
-    )
-
-
 def _visible(event: AuditEvent | None, query: EventQuery) -> AuditEvent:
     if (
         event is None
@@ -111,8 +93,8 @@ async def list_instance_events(
     actor: Actor = Depends(current_actor),
     svc: Services = Depends(services),
 ) -> Response:
-    actor.require_admin()
-    query = EventQuery(
+    query = event_scope.instance_events(
+        actor,
         entity_type=parse_entity_type(entity_type),
         entity_id=entity_id,
         created_after=parse_time(created_after, "created_after"),
@@ -209,15 +191,16 @@ async def _scoped_query(
     after: str | None,
     before: str | None,
 ) -> EventQuery:
-    """A group's or project's events: all of them for owners (maintainers of a project),
-    otherwise only the caller's own."""
+    """A group's or project's events, as the services scope them for the caller."""
+    window = {
+        "created_after": parse_time(after, "created_after"),
+        "created_before": parse_time(before, "created_before"),
+    }
     if kind == "groups":
-        group, level = await svc.namespaces.group(actor, ref(source_id))
-        sees_all = permissions.can_read_all_group_events(actor.user, level)
-        return _scoped(EntityType.GROUP, group.id, sees_all, actor, after, before)
-    project, level = await svc.namespaces.project(actor, ref(source_id))
-    sees_all = permissions.can_read_all_project_events(actor.user, level)
-    return _scoped(EntityType.PROJECT, project.id, sees_all, actor, after, before)
+        _, query = await event_scope.group_events(svc.namespaces, actor, ref(source_id), **window)
+    else:
+        _, query = await event_scope.project_events(svc.namespaces, actor, ref(source_id), **window)
+    return query
 
 
 @router.get(SOURCE_PATH + "/audit_events")

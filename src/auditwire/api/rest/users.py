@@ -32,6 +32,12 @@ class CreateUser(BaseModel):
     admin: bool = False
 
 
+class UpdateUser(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    password: str | None = None
+
+
 class CreateToken(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -106,6 +112,27 @@ async def create_user(
         password=body.password,
     )
     return json_response(user_json(user, base_url(request), full=True), 201)
+
+
+@router.put("/users/{user_id}")
+async def update_user(
+    request: Request,
+    user_id: str,
+    actor: Actor = Depends(current_actor),
+    svc: Services = Depends(services),
+) -> Response:
+    """Administrators only; of a user's attributes, auditwire changes the password."""
+    actor.require_admin()
+    key = numeric_id(user_id)
+    if key is None:
+        raise NotFound("404 User Not Found")
+    body = parse(UpdateUser, await request_params(request))
+    user = (
+        await svc.users.set_password(actor, key, body.password)
+        if body.password is not None
+        else await svc.users.get(key)
+    )
+    return json_response(user_json(user, base_url(request), full=True))
 
 
 @router.post("/users/{user_id}/personal_access_tokens", status_code=201)

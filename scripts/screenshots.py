@@ -1,0 +1,120 @@
+"""`make screenshots`: a PNG of each page in docs/screenshots/, from a seeded throwaway server
+driven by Playwright and Debian's Chromium (as the browser tests are)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from playwright.async_api import async_playwright
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.live import LiveServer
+
+from auditwire.config import Settings, async_database_url
+from auditwire.domain.namespaces import AccessLevel
+from auditwire.services.container import Services
+from auditwire.services.context import Actor
+from auditwire.store import Store
+from auditwire.store.migrate import migrate
+
+OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+PASSWORD = "screenshot-password"
+VIEWPORT = {"width": 1280, "height": 860}
+
+
+async def seed(settings: Settings) -> tuple[int, str]:
+    store = Store(async_database_url(settings.database_url))
+    try:
+        await migrate(store)
+        svc = Services.build(settings, store)
+        root = Actor(
+            await svc.users.create_user(
+                None, username="root", email="root@example.com", is_admin=True, password=PASSWORD
+            )
+        )
+        group = await svc.namespaces.create_group(root, path="acme", name="Acme")
+        await svc.namespaces.create_group(root, path="payments", name="Payments", parent_ref="acme")
+        await svc.namespaces.create_project(root, path="api", name="API", namespace_ref=group.id)
+        for username in ("mia", "gus"):
+            user = await svc.users.create_user(
+                None, username=username, email=f"{username}@example.com", password=PASSWORD
+            )
+            await svc.namespaces.add_member(
+                root, group, user_id=user.id, access_level=AccessLevel.DEVELOPER
+            )
+        destination = await svc.destinations.create_group_destination(
+            root, group_path="acme", destination_url="http://127.0.0.1:9/siem", name="SIEM"
+        )
+        await svc.destinations.create_header(
+            root, destination.id, key="X-Team", value="security", active=True, instance=False
+        )
+        return destination.id, "acme"
+    finally:
+        await store.close()
+
+
+async def shoot(base: str, destination_id: int) -> list[Path]:
+    pages = {
+        "sign-in": "/users/sign_in",
+        "groups": "/",
+        "group": "/groups/acme",
+        "audit-log": "/groups/acme/-/audit_events",
+        "streams": "/groups/acme/-/audit_events?tab=streams",
+        "add-http-destination": "/groups/acme/-/audit_events/streams/new?kind=http",
+        "add-gcp-destination": "/groups/acme/-/audit_events/streams/new?kind=gcp",
+        "add-aws-destination": "/groups/acme/-/audit_events/streams/new?kind=aws",
+        "destination": f"/groups/acme/-/audit_events/streams/http/{destination_id}",
+        "admin-audit-logs": "/admin/audit_logs",
+        "password": "/-/user_settings/password/edit",
+    }
+    written = []
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = await browser.new_page(viewport=VIEWPORT)
+        await page.goto(base + pages.pop("sign-in"))
+        OUT.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=OUT / "sign-in.png")
+        written.append(OUT / "sign-in.png")
+        await page.get_by_label("Username or primary email").fill("root")
+        await page.get_by_label("Password").fill(PASSWORD)
+        await page.get_by_role("button", name="Sign in").click()
+        await page.wait_for_url(base + "/")
+        for name, path in pages.items():
+            await page.goto(base + path)
+            target = OUT / f"{name}.png"
+            await page.screenshot(path=target, full_page=True)
+            written.append(target)
+        await browser.close()
+    return written
+
+
+def main() -> int:
+    if CHROMIUM is None:
+        print("screenshots need Chromium (apt-get install chromium)", file=sys.stderr)
+        return 1
+    data = Path(tempfile.mkdtemp(prefix="auditwire-screenshots-"))
+    try:
+        settings = Settings(
+            data_dir=data,
+            database_url=f"sqlite:///{data / 'auditwire.db'}",
+            secret_key="",
+            allow_local_requests=True,  # the example destination is on loopback
+        )
+        destination_id, _ = asyncio.run(seed(settings))
+        server = LiveServer(settings)
+        server.start()
+        try:
+            for path in asyncio.run(shoot(server.url, destination_id)):
+                print(path.relative_to(OUT.parent.parent))
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

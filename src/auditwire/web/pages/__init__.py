@@ -1,0 +1,1 @@
+"""One module per page family: sign-in, namespaces, the audit log, streams."""
