@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from enum import Enum
+from typing import Any, Final, Literal
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -32,6 +33,16 @@ GROUP_NOT_FOUND = "404 Group Not Found"
 PROJECT_NOT_FOUND = "404 Project Not Found"
 MEMBER_NOT_FOUND = "404 Member Not Found"
 ALL_MEMBERS_LIMIT = 100_000  # members gathered for `members/all` before merging levels
+
+
+class _Unchanged(Enum):
+    KEEP = "keep"
+
+
+# `update_member(expires_at=KEEP_EXPIRY)`: the request did not name `expires_at`, so the member's
+# expiry stays as it is (GitLab changes only the attributes given; `None` clears the expiry).
+KEEP_EXPIRY: Final = _Unchanged.KEEP
+ExpiryChange = date | None | Literal[_Unchanged.KEEP]
 
 
 def namespace_event(
@@ -409,8 +420,10 @@ class NamespaceService:
         *,
         user_id: int,
         access_level: AccessLevel,
-        expires_at: date | None = None,
+        expires_at: ExpiryChange = KEEP_EXPIRY,
     ) -> Member:
+        """Change a member's access level; its expiry too unless `expires_at` is `KEEP_EXPIRY`
+        (`None` clears it)."""
         return await self._change_member(
             actor, source, user_id, access_level, expires_at, "member_updated"
         )
@@ -424,7 +437,7 @@ class NamespaceService:
         source: Group | Project,
         user_id: int,
         access_level: AccessLevel | None,
-        expires_at: date | None,
+        expires_at: ExpiryChange,
         event_type: str,
     ) -> Member:
         actor.require_write()
@@ -450,8 +463,12 @@ class NamespaceService:
                 and not permissions.can_grant(actor.user, actor_level, existing.access_level)
             ):
                 raise Forbidden("403 Forbidden")
-            if event_type != "member_destroyed":
-                validate_expires_at(expires_at, now.date())
+            if expires_at is KEEP_EXPIRY:
+                expiry = existing.expires_at if existing else None
+            else:
+                expiry = expires_at
+                if event_type != "member_destroyed":
+                    validate_expires_at(expiry, now.date())
             if event_type == "member_created":
                 if existing is not None:
                     raise Conflict("Member already exists")
@@ -462,7 +479,7 @@ class NamespaceService:
                     source_id=source.id,
                     user_id=user_id,
                     access_level=access_level,
-                    expires_at=expires_at,
+                    expires_at=expiry,
                     now=now,
                 )
                 details: dict[str, Any] = {"add": "user_access", "as": access_level.name.title()}
@@ -476,7 +493,7 @@ class NamespaceService:
                     source_id=source.id,
                     user_id=user_id,
                     access_level=access_level,
-                    expires_at=expires_at,
+                    expires_at=expiry,
                 )
                 details = {
                     "change": "access_level",

@@ -185,7 +185,11 @@ def on_outbox_commit(store: Store, callback: Callable[[], object]) -> Callable[[
             callback()
 
     def rolled_back(conn: Any) -> None:
-        conn.info.pop(_OUTBOX_FLAG, None)
+        # A task cancelled inside a database call leaves its connection invalidated: then
+        # `conn.info` raises PendingRollbackError (or checks out a new connection), and the flag
+        # went with the discarded connection anyway, whose record clears `info` on reconnect.
+        if not conn.invalidated:
+            conn.info.pop(_OUTBOX_FLAG, None)
 
     sa_event.listen(sync_engine, "commit", committed)
     sa_event.listen(sync_engine, "rollback", rolled_back)

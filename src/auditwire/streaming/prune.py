@@ -16,6 +16,7 @@ from auditwire.store.attempts import PRUNE_BATCH, prune_batch
 PRUNE_INTERVAL = 3600.0  # seconds between two prunes
 BATCH_PAUSE = 0.05  # seconds between two batches, so other writers get their turn
 MAX_BATCHES = 200  # per prune; a larger backlog is finished by the next prunes
+STOP_GRACE = 10.0  # seconds `stop()` lets a batch under way commit before cancelling it
 
 log = logging.getLogger(__name__)
 
@@ -28,23 +29,45 @@ class AttemptPruner:
         self._keep = timedelta(days=keep_days)
         self._interval = interval
         self._task: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
 
     def start(self) -> None:
         if self._task is None:
+            self._stop.clear()
             self._task = asyncio.create_task(self._run(), name="delivery-log-prune")
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    async def stop(self, grace: float = STOP_GRACE) -> None:
+        """Stop after the batch under way, if any, commits; cancel it after `grace` seconds.
+
+        Cancelling a task inside a database call makes SQLAlchemy throw its connection away,
+        so the pruner is asked to finish first rather than cancelled at once."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stop.set()
+        try:
+            if grace > 0:
+                await asyncio.wait({task}, timeout=grace)
+        finally:
+            task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():  # the caller is being cancelled
+                raise
+        except Exception:  # shutting down goes on; the next prune deletes what this one left
+            log.exception("stopping the delivery log pruner failed")
+        finally:
+            self._stop.clear()  # `prune()` called by hand afterwards runs in full
 
     async def prune(self, now: datetime | None = None) -> int:
         """Delete the records older than the kept days, batch by batch; how many went."""
         older_than = (now or utcnow()) - self._keep
         removed = 0
         for _ in range(MAX_BATCHES):
+            if self._stop.is_set():
+                break
             async with self._store.write() as conn:
                 count = await prune_batch(conn, older_than)
             removed += count
@@ -61,4 +84,8 @@ class AttemptPruner:
                     log.info("pruned the delivery log", extra={"removed": removed})
             except StorageError as error:
                 log.warning("pruning the delivery log failed: %s", error)
-            await asyncio.sleep(self._interval)
+            with suppress(TimeoutError):
+                async with asyncio.timeout(self._interval):
+                    await self._stop.wait()
+            if self._stop.is_set():
+                return

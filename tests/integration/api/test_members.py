@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import httpx
 import pytest
 
@@ -140,3 +142,36 @@ async def test_members_all_includes_inherited_members_once_at_their_highest_leve
         ("bob", 40),
     ]
     assert in_project.headers["X-Total"] == "2"
+
+
+async def test_update_without_expires_at_keeps_the_expiry_and_empty_clears_it(
+    client: httpx.AsyncClient, alice: Account, bob: Account, source: str
+) -> None:
+    """GitLab's `PUT .../members/:user_id` changes only what it is given: an absent
+    `expires_at` keeps the expiry (rights are never extended by omission); an empty one
+    clears it."""
+    expiry = (date.today() + timedelta(days=30)).isoformat()
+    member_url = f"{API}/{source}/members/{bob.user.id}"
+    added = await client.post(
+        f"{API}/{source}/members",
+        json={"user_id": bob.user.id, "access_level": 30, "expires_at": expiry},
+        headers=alice.headers,
+    )
+    assert added.status_code == 201 and added.json()["expires_at"] == expiry
+    kept = await client.put(member_url, json={"access_level": 20}, headers=alice.headers)
+    assert kept.status_code == 200
+    assert kept.json()["access_level"] == 20 and kept.json()["expires_at"] == expiry
+    stored = await client.get(member_url, headers=alice.headers)
+    assert stored.json()["expires_at"] == expiry
+    cleared = await client.put(
+        member_url, data={"access_level": "20", "expires_at": ""}, headers=alice.headers
+    )
+    assert cleared.status_code == 200 and cleared.json()["expires_at"] is None
+    assert (await client.get(member_url, headers=alice.headers)).json()["expires_at"] is None
+    await client.put(
+        member_url, json={"access_level": 20, "expires_at": expiry}, headers=alice.headers
+    )
+    nulled = await client.put(
+        member_url, json={"access_level": 20, "expires_at": None}, headers=alice.headers
+    )
+    assert nulled.status_code == 200 and nulled.json()["expires_at"] is None

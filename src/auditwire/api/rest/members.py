@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from auditwire.api.auth import current_actor, services
 from auditwire.api.rest.pagination import PageParams, page_params, page_response
@@ -23,10 +24,19 @@ from auditwire.domain.namespaces import AccessLevel, Group, Project
 from auditwire.errors import InvalidInput, NotFound
 from auditwire.services.container import Services
 from auditwire.services.context import Actor
+from auditwire.services.namespaces import KEEP_EXPIRY
 
 router = APIRouter()
 
 MEMBERS = SOURCE_PATH + "/members"
+
+
+def _blank_is_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+# GitLab reads an empty `expires_at` as no date: given empty, it clears the expiry.
+Expiry = Annotated[date | None, BeforeValidator(_blank_is_none)]
 
 
 class AddMember(BaseModel):
@@ -35,14 +45,14 @@ class AddMember(BaseModel):
     user_id: DbId | None = None
     username: str | None = None
     access_level: int | str
-    expires_at: date | None = None
+    expires_at: Expiry = None
 
 
 class UpdateMember(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     access_level: int | str
-    expires_at: date | None = None
+    expires_at: Expiry = None
 
 
 async def _source(svc: Services, actor: Actor, kind: SourceKind, source_id: str) -> Group | Project:
@@ -150,12 +160,14 @@ async def update_member(
     actor.require_write()
     source = await _source(svc, actor, kind, source_id)
     body = parse(UpdateMember, await request_params(request))
+    # Absent, the expiry stays (GitLab updates only the parameters given); empty, it goes.
+    given = "expires_at" in body.model_fields_set
     member = await svc.namespaces.update_member(
         actor,
         source,
         user_id=_user_id(user_id),
         access_level=AccessLevel.parse(body.access_level),
-        expires_at=body.expires_at,
+        expires_at=body.expires_at if given else KEEP_EXPIRY,
     )
     return json_response(member_json(member, base_url(request)))
 
