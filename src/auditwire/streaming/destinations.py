@@ -49,8 +49,8 @@ def build_config(
     headers["User-Agent"] = USER_AGENT
     for key, sealed in stored.headers:  # a custom Content-Type (or User-Agent) wins
         headers[key] = box.decrypt(sealed)
-    headers[TOKEN_HEADER] = box.decrypt(stored.verification_token)
-    url = URL(stored.destination_url)
+    headers[TOKEN_HEADER] = box.decrypt(stored.secret_token)
+    url = URL(str(stored.config.get("url", "")))
     return DestinationConfig(
         id=stored.id,
         group_id=stored.group_id,
@@ -68,8 +68,9 @@ def _fingerprint(stored: StoredDestination) -> tuple[object, ...]:
     # Ciphertexts change whenever a secret or header value is written, so comparing them
     # notices every change without decrypting anything.
     return (
-        stored.destination_url,
-        stored.verification_token,
+        stored.category,
+        stored.config,
+        stored.secret_token,
         stored.signing_secret,
         stored.headers,
         stored.updated_at,

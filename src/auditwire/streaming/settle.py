@@ -6,14 +6,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from auditwire.domain.events import (
-    INSTANCE_ENTITY_ID,
-    INSTANCE_ENTITY_PATH,
-    SYSTEM_AUTHOR,
-    EntityType,
-    NewAuditEvent,
-    Target,
-)
+from auditwire.domain.destination_events import deactivation_event
+from auditwire.domain.events import NewAuditEvent
+from auditwire.domain.owner import Owner
 from auditwire.domain.retry import (
     CircuitPolicy,
     Outcome,
@@ -28,10 +23,6 @@ from auditwire.store import deliveries as deliveries_store
 from auditwire.store import namespaces as ns_store
 from auditwire.store.deliveries import Claimed, Deactivated, Result, Settle, Settled
 from auditwire.streaming.sender import Attempt
-
-DEACTIVATION_EVENT = "update_event_streaming_destination"
-GROUP_DESTINATION = "AuditEvents::ExternalAuditEventDestination"
-INSTANCE_DESTINATION = "AuditEvents::InstanceExternalAuditEventDestination"
 
 
 def judge(claimed: Claimed, attempt: Attempt, now: datetime, policy: RetryPolicy) -> Result:
@@ -63,28 +54,8 @@ async def write_outcomes(
 
 
 async def _deactivation_event(conn: AsyncConnection, destination: Deactivated) -> NewAuditEvent:
-    message = "Changed active from true to false: the destination answered 410 Gone"
-    details = {"change": "active", "from": True, "to": False}
-    if destination.group_id is None:
-        return NewAuditEvent(
-            event_type=DEACTIVATION_EVENT,
-            author=SYSTEM_AUTHOR,
-            entity_type=EntityType.INSTANCE,
-            entity_id=INSTANCE_ENTITY_ID,
-            entity_path=INSTANCE_ENTITY_PATH,
-            target=Target(destination.id, INSTANCE_DESTINATION, destination.name),
-            custom_message=message,
-            details=details,
-        )
-    group = await ns_store.get_group(conn, destination.group_id)
-    return NewAuditEvent(
-        event_type=DEACTIVATION_EVENT,
-        author=SYSTEM_AUTHOR,
-        entity_type=EntityType.GROUP,
-        entity_id=destination.group_id,
-        entity_path=group.full_path if group else "",
-        target=Target(destination.id, GROUP_DESTINATION, destination.name),
-        custom_message=message,
-        details=details,
-        root_group_id=destination.group_id,
-    )
+    owner = Owner.instance()
+    if destination.group_id is not None:
+        group = await ns_store.get_group(conn, destination.group_id)
+        owner = Owner.of(group) if group is not None else owner
+    return deactivation_event(owner, destination.id, destination.name, destination.category)
