@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from auditwire.domain.retry import MAX_AGE
 from auditwire.errors import ConfigError
 
 ENV_PREFIX = "AUDITWIRE_"
@@ -32,7 +33,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     # Delivery (see docs/delivery.md). Durations in seconds.
-    delivery_max_age: float = Field(default=72 * 3600.0, gt=0)
+    delivery_max_age: float = Field(default=MAX_AGE, gt=0)
     delivery_timeout: float = Field(default=8.0, gt=0)
     delivery_concurrency_per_destination: int = Field(default=16, ge=1, le=1024)
     delivery_concurrency: int = Field(default=256, ge=1, le=10_000)
@@ -46,12 +47,22 @@ class Settings(BaseSettings):
     delivery_circuit_probe_max: float = Field(default=900.0, gt=0)
     delivery_shutdown_grace: float = Field(default=10.0, ge=0)
     delivery_log_days: int = Field(default=14, ge=1, le=3650)  # days attempt records are kept
+    # Google Cloud Logging destinations: Google's endpoints, or a proxy in front of them.
+    gcp_token_url: str = "https://oauth2.googleapis.com/token"
+    gcp_logging_url: str = "https://logging.googleapis.com/v2/entries:write"
 
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
         if value and not value.startswith(("sqlite", "postgresql", "postgres")):
             raise ValueError("must be a sqlite:// or postgresql:// URL")
+        return value
+
+    @field_validator("gcp_token_url", "gcp_logging_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http:// or https:// URL")
         return value
 
     @property

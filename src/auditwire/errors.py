@@ -59,6 +59,17 @@ class Conflict(AuditwireError):
     message = "409 Conflict"
 
 
+class IdempotencyKeyReused(AuditwireError):
+    """An Idempotency-Key sent again with another request body (HTTP 422, as the IETF
+    Idempotency-Key draft asks)."""
+
+    title = "Idempotency-Key is already used"
+    message = (
+        "This operation is idempotent and it requires correct usage of Idempotency Key. "
+        "Idempotency Key MUST not be reused across different payloads of this operation."
+    )
+
+
 class StorageError(AuditwireError):
     """The database failed in a way the caller cannot fix."""
 

@@ -54,10 +54,11 @@ def test_callers_token_outside_16_to_24_is_refused(length: int, message: str) ->
         (False, AccessLevel.MAINTAINER, Plan.ULTIMATE, False),
         (False, AccessLevel.NO_ACCESS, Plan.ULTIMATE, False),
         (True, AccessLevel.NO_ACCESS, Plan.ULTIMATE, True),
-        (True, AccessLevel.NO_ACCESS, Plan.FREE, False),
+        (True, AccessLevel.NO_ACCESS, Plan.FREE, True),
+        (True, AccessLevel.NO_ACCESS, Plan.PREMIUM, True),
     ],
 )
-def test_group_destinations_need_an_owner_or_admin_on_ultimate(
+def test_group_destinations_need_an_owner_on_ultimate_or_an_admin(
     admin: bool, level: AccessLevel, plan: Plan, allowed: bool
 ) -> None:
     assert rules.may_manage_group_destinations(user(admin=admin), level, plan) is allowed

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from auditwire.config import Settings
 from auditwire.domain.retry import (
     Circuit,
     CircuitPolicy,
@@ -83,6 +84,13 @@ def test_deliveries_expire_at_the_maximum_age() -> None:
     policy = RetryPolicy(max_age=72 * 3600.0)
     assert not expired(NOW - timedelta(hours=71, minutes=59), NOW, policy)
     assert expired(NOW - timedelta(hours=72), NOW, policy)
+
+
+def test_undelivered_events_are_kept_trying_for_seven_days_by_default() -> None:
+    default = Settings.model_fields["delivery_max_age"].default
+    assert default == RetryPolicy().max_age == 7 * 86400.0
+    assert not expired(NOW - timedelta(days=6, hours=23), NOW, RetryPolicy(max_age=default))
+    assert expired(NOW - timedelta(days=7), NOW, RetryPolicy(max_age=default))
 
 
 CIRCUIT = CircuitPolicy(failures=5, probe_base=15.0, probe_max=900.0)

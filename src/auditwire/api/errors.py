@@ -13,6 +13,7 @@ from auditwire.errors import (
     AuditwireError,
     Conflict,
     Forbidden,
+    IdempotencyKeyReused,
     InvalidInput,
     NotFound,
     NotSaved,
@@ -29,8 +30,13 @@ STATUS_BY_ERROR: dict[type[AuditwireError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    IdempotencyKeyReused: 422,
     StorageError: 503,
 }
+# Where the rule that an Idempotency-Key names one request body is written down.
+IDEMPOTENCY_PROBLEM_TYPE = (
+    "https://datatracker.ietf.org/doc/draft-ietf-httpapi-idempotency-key-header/"
+)
 
 
 def status_for(error: AuditwireError) -> int:
@@ -48,6 +54,14 @@ def install_error_handlers(app: FastAPI) -> None:
             logger.error("request failed: %s", error.message)
         if isinstance(error, InvalidInput):
             return JSONResponse({"error": error.message}, status_code=status)
+        if isinstance(error, IdempotencyKeyReused):  # the draft's problem details (RFC 9457)
+            problem = {
+                "type": IDEMPOTENCY_PROBLEM_TYPE,
+                "title": error.title,
+                "status": status,
+                "detail": error.message,
+            }
+            return JSONResponse(problem, status_code=status, media_type="application/problem+json")
         if isinstance(error, NotSaved) and error.errors:
             return JSONResponse({"message": error.errors}, status_code=status)
         return JSONResponse({"message": error.message}, status_code=status)

@@ -187,14 +187,19 @@ class Destination:
 
 
 def may_manage_group_destinations(user: User | None, level: AccessLevel, plan: Plan) -> bool:
-    """Owners of a group on Ultimate (GitLab's `external_audit_events` licence), and admins.
+    """Owners of a group on Ultimate (GitLab's `external_audit_events` licence), and admins
+    whatever the plan.
 
-    GitLab grants administrators owner rights on every group, so an administrator manages a
-    group's destinations too; the licence still applies to them.
+    GitLab asks for the licence of administrators too (`can?(:owner_access) &
+    external_audit_events_available`). auditwire does not: a group's destinations outlive a
+    downgrade (its queued deliveries still go out), so an administrator must always be able
+    to see and remove them.
     """
-    if user is None or plan is not Plan.ULTIMATE:
+    if user is None:
         return False
-    return user.is_admin or level >= AccessLevel.OWNER
+    if user.is_admin:
+        return True
+    return plan is Plan.ULTIMATE and level >= AccessLevel.OWNER
 
 
 def may_manage_instance_destinations(user: User | None) -> bool:

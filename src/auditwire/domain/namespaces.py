@@ -8,7 +8,7 @@ from datetime import date, datetime
 from enum import IntEnum, StrEnum
 
 from auditwire.config import Plan
-from auditwire.errors import InvalidInput
+from auditwire.errors import InvalidInput, NotSaved
 
 PATH_MAX_LENGTH = 255  # characters
 NAME_MAX_LENGTH = 255  # characters
@@ -98,6 +98,13 @@ class Member:
     source_id: int
     created_at: datetime
     expires_at: date | None
+
+
+def validate_expires_at(expires_at: date | None, today: date) -> date | None:
+    """GitLab's `future_date` validation of a membership's `expires_at`: today or later."""
+    if expires_at is not None and expires_at < today:
+        raise NotSaved(errors={"expires_at": ["cannot be a date in the past"]})
+    return expires_at
 
 
 def validate_path(path: str, field: str = "path") -> str:

@@ -14,7 +14,9 @@ from enum import StrEnum
 
 RETRY_BASE = 4.0  # seconds: the first retry comes within 2 to 4 s
 RETRY_MAX = 3600.0  # seconds: no delay between two attempts grows past an hour
-MAX_AGE = 72 * 3600.0  # seconds: older undelivered deliveries are marked failed
+# seconds: older undelivered deliveries are marked failed. Seven days, the buffer GitHub's
+# audit log streaming keeps while a stream's endpoint is down.
+MAX_AGE = 7 * 86400.0
 CIRCUIT_FAILURES = 5  # consecutive failures that open a destination's circuit
 PROBE_BASE = 15.0  # seconds: the first probe after the circuit opens
 PROBE_MAX = 900.0  # seconds: probes never wait longer (GitLab opens its circuit for 15 min)

@@ -9,6 +9,7 @@ that holds its events. A request that fails its checks fails alone; the others c
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auditwire.domain.events import (
@@ -29,7 +31,13 @@ from auditwire.domain.events import (
     utcnow,
 )
 from auditwire.domain.namespaces import Group
-from auditwire.errors import AuditwireError, Conflict, InvalidInput, StorageError
+from auditwire.errors import (
+    AuditwireError,
+    Conflict,
+    IdempotencyKeyReused,
+    InvalidInput,
+    StorageError,
+)
 from auditwire.services.context import Actor
 from auditwire.services.events import record
 from auditwire.store import Store
@@ -74,6 +82,14 @@ class _Request:
     key: str | None
     single: bool
     future: asyncio.Future[list[AuditEvent]]
+    digest: str = ""  # of the request's events, kept with its key
+
+
+def request_digest(items: Sequence[IngestItem], single: bool) -> str:
+    """What identifies a request's body for its Idempotency-Key: the events as parsed (so
+    spacing and key order do not count) and whether one event or a list was sent."""
+    body = orjson.dumps([single, [tuple(item) for item in items]], option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(body).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +237,8 @@ class IngestService:
         idempotency_key: str | None = None,
         single: bool = False,
     ) -> list[AuditEvent]:
-        """Record the events (or, for a known idempotency key, return those recorded before)."""
+        """Record the events (or, for a known idempotency key, return those recorded before;
+        a known key with other events is refused with IdempotencyKeyReused)."""
         actor.require_admin()
         actor.require_write()
         if idempotency_key is not None and not (
@@ -232,7 +249,8 @@ class IngestService:
                 "Idempotency-Key",
             )
         future: asyncio.Future[list[AuditEvent]] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Request(actor.user.id, items, idempotency_key, single, future))
+        digest = request_digest(items, single) if idempotency_key is not None else ""
+        self._queue.append(_Request(actor.user.id, items, idempotency_key, single, future, digest))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._drain(), name="auditwire-ingest-writer")
         return await future
@@ -294,11 +312,18 @@ class IngestService:
                 if request.key is not None:
                     first = keyed.get((request.user_id, request.key))
                     if first is not None:
-                        repeats.append((request, first))
+                        if first.digest != request.digest:
+                            outcomes[request] = IdempotencyKeyReused()
+                        else:
+                            repeats.append((request, first))
                         continue
-                    ids = await events_store.find_idempotent(conn, request.user_id, request.key)
-                    if ids is not None:
-                        outcomes[request] = await events_store.get_events(conn, ids)
+                    found = await events_store.find_idempotent(conn, request.user_id, request.key)
+                    if found is not None:
+                        ids, digest = found
+                        if digest is not None and digest != request.digest:
+                            outcomes[request] = IdempotencyKeyReused()
+                        else:
+                            outcomes[request] = await events_store.get_events(conn, ids)
                         continue
                 try:
                     built = await _build(resolver, request)
@@ -315,7 +340,12 @@ class IngestService:
                 outcomes[request] = events
                 if request.key is not None:
                     await events_store.remember_idempotent(
-                        conn, request.user_id, request.key, [e.id for e in events], utcnow()
+                        conn,
+                        request.user_id,
+                        request.key,
+                        [e.id for e in events],
+                        request.digest,
+                        utcnow(),
                     )
             for request, first in repeats:
                 outcomes[request] = outcomes[first]

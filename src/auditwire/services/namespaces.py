@@ -16,6 +16,7 @@ from auditwire.domain.namespaces import (
     Member,
     Project,
     ancestor_paths,
+    validate_expires_at,
     validate_name,
     validate_path,
 )
@@ -429,6 +430,7 @@ class NamespaceService:
         actor.require_write()
         is_group = isinstance(source, Group)
         source_type = GROUP_SOURCE if is_group else PROJECT_SOURCE
+        now = utcnow()
         async with self.store.write() as conn:
             if isinstance(source, Group):
                 actor_level = await ns_store.group_access(conn, actor.user.id, source)
@@ -448,7 +450,8 @@ class NamespaceService:
                 and not permissions.can_grant(actor.user, actor_level, existing.access_level)
             ):
                 raise Forbidden("403 Forbidden")
-            now = utcnow()
+            if event_type != "member_destroyed":
+                validate_expires_at(expires_at, now.date())
             if event_type == "member_created":
                 if existing is not None:
                     raise Conflict("Member already exists")

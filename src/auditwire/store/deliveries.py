@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from auditwire.config import Plan
 from auditwire.domain.delivery_log import AttemptRecord
 from auditwire.domain.events import AuditEvent, as_utc
 from auditwire.domain.retry import Circuit, CircuitPolicy, CircuitState
@@ -86,6 +87,10 @@ _PG_STILL_HEALTHY = """
 # Built once: SQLAlchemy then finds the compiled form in its cache instead of building and
 # keying a new statement on every call (statement construction showed in profiles).
 _nf = streaming_namespace_filters
+_owner = namespaces.alias("owner_group")
+# A group's destinations receive an event only while the group is on Ultimate when the event
+# is recorded, as GitLab's GroupExternalDestinationStrategy checks the root group's
+# `external_audit_events` licence per event. A top-level group always holds its plan.
 _ROUTES = (
     sa.select(
         _dest.c.id,
@@ -95,6 +100,7 @@ _ROUTES = (
         _nf.c.project_id,
     )
     .select_from(_dest)
+    .outerjoin(_owner, _owner.c.id == _dest.c.group_id)
     .outerjoin(
         streaming_event_type_filters,
         streaming_event_type_filters.c.destination_id == _dest.c.id,
@@ -105,7 +111,10 @@ _ROUTES = (
         _dest.c.active.is_(True),
         sa.or_(
             _dest.c.group_id.is_(None),
-            _dest.c.group_id.in_(sa.bindparam("groups", expanding=True)),
+            sa.and_(
+                _dest.c.group_id.in_(sa.bindparam("groups", expanding=True)),
+                _owner.c.plan == Plan.ULTIMATE.value,
+            ),
         ),
     )
 )
@@ -127,8 +136,9 @@ _SQLITE_INSERT_PENDING = (
 
 
 async def routes_for(conn: AsyncConnection, root_group_ids: Iterable[int]) -> list[Route]:
-    """Every active destination that may receive events of these top-level groups (their
-    group destinations and all instance destinations), with its filters, in one query."""
+    """Every active destination that may receive events of these top-level groups (the group
+    destinations of those on Ultimate now, and all instance destinations), with its filters,
+    in one query."""
     groups = sorted(set(root_group_ids))
     rows = await conn.execute(_ROUTES, {"groups": groups})
     found: dict[int, tuple[int | None, set[str], set[str], set[int]]] = {}

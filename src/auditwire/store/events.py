@@ -183,19 +183,32 @@ async def list_events(
     return await page(conn, query, audit_events.c.id.desc(), offset, limit, event_from_row)
 
 
-async def find_idempotent(conn: AsyncConnection, user_id: int, key: str) -> list[int] | None:
-    query = sa.select(idempotency_keys.c.event_ids).where(
+async def find_idempotent(
+    conn: AsyncConnection, user_id: int, key: str
+) -> tuple[list[int], str | None] | None:
+    """The events stored for an idempotency key, with the digest of the request that stored
+    them (None for keys stored before digests were kept); None for an unknown key."""
+    query = sa.select(idempotency_keys.c.event_ids, idempotency_keys.c.request_digest).where(
         idempotency_keys.c.user_id == user_id, idempotency_keys.c.key == key
     )
-    ids = (await conn.execute(query)).scalar_one_or_none()
-    return list(ids) if ids is not None else None
+    row = (await conn.execute(query)).one_or_none()
+    return (list(row.event_ids), row.request_digest) if row is not None else None
 
 
 async def remember_idempotent(
-    conn: AsyncConnection, user_id: int, key: str, event_ids: list[int], now: datetime
+    conn: AsyncConnection,
+    user_id: int,
+    key: str,
+    event_ids: list[int],
+    request_digest: str,
+    now: datetime,
 ) -> None:
     await conn.execute(
         idempotency_keys.insert().values(
-            user_id=user_id, key=key, event_ids=event_ids, created_at=now
+            user_id=user_id,
+            key=key,
+            event_ids=event_ids,
+            request_digest=request_digest,
+            created_at=now,
         )
     )

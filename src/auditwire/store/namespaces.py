@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auditwire.config import Plan
-from auditwire.domain.events import as_utc
+from auditwire.domain.events import as_utc, utcnow
 from auditwire.domain.namespaces import AccessLevel, Group, Member, Project, ancestor_paths
 from auditwire.store._paging import is_at_or_below, page
 from auditwire.store.schema import members, namespaces, projects, users
@@ -59,6 +59,9 @@ async def insert_group(
     plan: Plan | None,
     now: datetime,
 ) -> Group:
+    """A group; a top-level one holds its plan (routing reads it), a subgroup has none."""
+    if parent is None and plan is None:
+        raise ValueError("a top-level group needs a plan")
     full_path = f"{parent.full_path}/{path}" if parent else path
     row = (
         await conn.execute(
@@ -102,6 +105,14 @@ async def root_of(conn: AsyncConnection, group: Group) -> Group:
     return root
 
 
+def _in_force() -> sa.ColumnElement[bool]:
+    """Memberships that grant access now. As GitLab's `Member.not_expired`, a membership holds
+    while its `expires_at` date is after today (UTC): it ends when that day begins, and an
+    expired membership is no membership, direct or inherited."""
+    today = utcnow().date()
+    return sa.or_(members.c.expires_at.is_(None), members.c.expires_at > today)
+
+
 def _visible_groups(user_id: int | None) -> sa.Select[Any]:
     """Groups a user can see: those at or below any group the user is a member of."""
     query = sa.select(namespaces)
@@ -114,6 +125,7 @@ def _visible_groups(user_id: int | None) -> sa.Select[Any]:
         .where(
             members.c.source_type == GROUP_SOURCE,
             members.c.user_id == user_id,
+            _in_force(),
             is_at_or_below(namespaces.c.full_path, member_group.c.full_path),
         )
     )
@@ -239,7 +251,7 @@ async def list_projects(
     if user_id is not None:
         groups = _visible_groups(user_id).with_only_columns(namespaces.c.id)
         direct = sa.select(members.c.source_id).where(
-            members.c.source_type == PROJECT_SOURCE, members.c.user_id == user_id
+            members.c.source_type == PROJECT_SOURCE, members.c.user_id == user_id, _in_force()
         )
         query = query.where(sa.or_(projects.c.namespace_id.in_(groups), projects.c.id.in_(direct)))
     return await page(conn, query, projects.c.id, offset, limit, project_from_row)
@@ -258,13 +270,15 @@ async def delete_project(conn: AsyncConnection, project: Project) -> None:
 
 
 async def group_access(conn: AsyncConnection, user_id: int, group: Group) -> AccessLevel:
-    """The user's access to a group: the highest level held on it or any ancestor."""
+    """The user's access to a group: the highest level held on it or any ancestor by a
+    membership that has not expired."""
     query = (
         sa.select(sa.func.max(members.c.access_level))
         .select_from(members.join(namespaces, namespaces.c.id == members.c.source_id))
         .where(
             members.c.source_type == GROUP_SOURCE,
             members.c.user_id == user_id,
+            _in_force(),
             namespaces.c.full_path.in_(ancestor_paths(group.full_path)),
         )
     )
@@ -282,6 +296,7 @@ async def project_access(conn: AsyncConnection, user_id: int, project: Project) 
                 members.c.source_type == PROJECT_SOURCE,
                 members.c.source_id == project.id,
                 members.c.user_id == user_id,
+                _in_force(),
             )
         )
     ).scalar_one_or_none()

@@ -124,7 +124,8 @@ audit_events = sa.Table(
     sa.Index(None, "root_group_id", "created_at"),
 )
 
-# A retried ingestion request with the same key returns the events of the first.
+# A retried ingestion request with the same key returns the events of the first; one with
+# another body (told apart by request_digest, a SHA-256 in hex) is refused.
 idempotency_keys = sa.Table(
     "idempotency_keys",
     metadata,
@@ -132,6 +133,7 @@ idempotency_keys = sa.Table(
     _fk("user_id", "users.id"),
     sa.Column("key", sa.String(255), nullable=False),
     sa.Column("event_ids", Json, nullable=False),
+    sa.Column("request_digest", sa.String(64), nullable=True),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.UniqueConstraint("user_id", "key"),
 )

@@ -5,6 +5,7 @@ from typing import Any
 
 import httpx
 import jsonschema
+import orjson
 
 from auditwire.services.container import Services
 from tests.conftest import Account
@@ -89,6 +90,44 @@ async def test_idempotency_key_returns_the_same_events_on_retry(
         INGEST, json=[event()], headers={**root.headers, "Idempotency-Key": "req-43"}
     )
     assert other.json()[0]["id"] not in {e["id"] for e in first.json()}
+
+
+async def test_a_key_reused_with_another_body_is_refused_with_422(
+    client: httpx.AsyncClient, root: Account
+) -> None:
+    await create_group(client, root, "acme")
+    headers = {**root.headers, "Idempotency-Key": "deploy-1"}
+    first = await client.post(INGEST, json=[event(custom_message="v1")], headers=headers)
+    assert first.status_code == 201
+    before = await stored_total(client, root)
+    # The same events written differently are the same request.
+    same = await client.post(
+        INGEST,
+        content=orjson.dumps([dict(reversed(event(custom_message="v1").items()))]),
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    assert same.status_code == 201 and same.json() == first.json()
+    for body in ([event(custom_message="v2")], event(custom_message="v1"), [event()] * 2):
+        reused = await client.post(INGEST, json=body, headers=headers)
+        assert reused.status_code == 422, body
+        assert reused.headers["content-type"] == "application/problem+json"
+        problem = reused.json()
+        assert problem["title"] == "Idempotency-Key is already used"
+        assert problem["status"] == 422
+        assert "MUST not be reused across different payloads" in problem["detail"]
+        assert problem["type"].startswith("https://")
+    assert await stored_total(client, root) == before
+    # In one batch too: two requests with one key and different bodies, sent together.
+    pair = await asyncio.gather(
+        client.post(
+            INGEST, json=event(custom_message="a"), headers={**headers, "Idempotency-Key": "k2"}
+        ),
+        client.post(
+            INGEST, json=event(custom_message="b"), headers={**headers, "Idempotency-Key": "k2"}
+        ),
+    )
+    assert sorted(a.status_code for a in pair) == [201, 422]
+    assert await stored_total(client, root) == before + 1
 
 
 async def test_concurrent_retries_with_one_key_store_the_events_once(

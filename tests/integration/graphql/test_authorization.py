@@ -20,7 +20,7 @@ from auditwire.services.container import Services
 from auditwire.services.context import Actor
 from auditwire.services.namespaces import find_group
 from auditwire.store import destinations as dest_store
-from auditwire.store.schema import audit_events
+from auditwire.store.schema import audit_events, members
 from tests.conftest import Account, MakeAccount
 from tests.integration.graphql.conftest import (
     MUTATION_NOT_ALLOWED,
@@ -42,9 +42,13 @@ ROLES = [
     "owner_free",
     "owner_premium",
     "owner_ultimate",
+    "owner_expired",
     "administrator",
+    "administrator_free",
 ]
-GROUP_MANAGERS = {"owner_ultimate", "administrator"}
+# Administrators see and manage a group's destinations whatever its plan.
+GROUP_MANAGERS = {"owner_ultimate", "administrator", "administrator_free"}
+ADMINISTRATORS = {"administrator", "administrator_free"}
 GROUP_READERS = {
     "guest",
     "reporter",
@@ -54,6 +58,7 @@ GROUP_READERS = {
     "owner_premium",
     "owner_ultimate",
     "administrator",
+    "administrator_free",
 }
 MEMBER_LEVELS = {
     "guest": AccessLevel.GUEST,
@@ -61,7 +66,7 @@ MEMBER_LEVELS = {
     "developer": AccessLevel.DEVELOPER,
     "maintainer": AccessLevel.MAINTAINER,
 }
-PLANS = {"owner_free": Plan.FREE, "owner_premium": Plan.PREMIUM}
+PLANS = {"owner_free": Plan.FREE, "owner_premium": Plan.PREMIUM, "administrator_free": Plan.FREE}
 
 
 @dataclass(frozen=True)
@@ -118,7 +123,7 @@ async def build_world(role: str, services: Services, make_account: MakeAccount) 
     elif role == "owner_ultimate":
         account = owner
     elif role in PLANS:
-        account = owner
+        account = admin if role in ADMINISTRATORS else owner
         await ns.set_plan(admin_actor, "acme", PLANS[role].value)
     else:
         account = await make_account(role)
@@ -130,6 +135,16 @@ async def build_world(role: str, services: Services, make_account: MakeAccount) 
             await ns.add_member(
                 owner_actor, subgroup, user_id=account.user.id, access_level=AccessLevel.OWNER
             )
+        elif role == "owner_expired":  # an Owner whose membership ended when today began
+            await ns.add_member(
+                owner_actor, group, user_id=account.user.id, access_level=AccessLevel.OWNER
+            )
+            async with services.store.write() as conn:
+                await conn.execute(
+                    members.update()
+                    .where(members.c.user_id == account.user.id)
+                    .values(expires_at=utcnow().date())
+                )
     return World(
         account=account,
         destination=destination_gid(destination.id),
@@ -316,7 +331,7 @@ async def test_every_query_answers_each_role_with_what_it_may_see(
     if role == "subgroup_owner":  # sees the subgroup, which can hold no destinations
         assert data["subgroup"] == {"externalAuditEventDestinations": {"nodes": []}}
         assert data["project"] == {"fullPath": "acme/team/app"}
-    if role == "administrator":
+    if role in ADMINISTRATORS:
         instance = data["instanceExternalAuditEventDestinations"]["nodes"]
         assert len(instance) == 1
         assert instance[0]["health"] == {"state": "HEALTHY"}
@@ -335,7 +350,7 @@ async def test_every_mutation_is_allowed_or_refused_for_each_role(
         variables = {"input": {**operation.variables(world), "clientMutationId": client_id}}
         body = await graphql(operation.document(), variables, as_=world.account)
         payload = body["data"][operation.field]
-        allowed = role in GROUP_MANAGERS if operation.family == "group" else role == "administrator"
+        allowed = role in GROUP_MANAGERS if operation.family == "group" else role in ADMINISTRATORS
         if allowed:
             assert "errors" not in body, (operation.field, body)
             assert payload["errors"] == [], (operation.field, payload)
@@ -479,7 +494,7 @@ async def test_delivery_health_and_steering_are_for_destination_managers_only(
             body = await graphql(operation.document(), variables, as_=world.account)
             payload = body["data"][operation.field]
             allowed = (
-                role in GROUP_MANAGERS if operation.family == "group" else role == "administrator"
+                role in GROUP_MANAGERS if operation.family == "group" else role in ADMINISTRATORS
             )
             if allowed:
                 assert "errors" not in body, (operation.field, body)
@@ -495,7 +510,7 @@ async def test_delivery_health_and_steering_are_for_destination_managers_only(
 
     actor = Actor(world.account.user) if world.account else None
     for destination_id, instance in ((group_id, False), (instance_id, True)):
-        may = role in GROUP_MANAGERS if not instance else role == "administrator"
+        may = role in GROUP_MANAGERS if not instance else role in ADMINISTRATORS
         try:
             health = await services.delivery.health(actor, destination_id, kind=_kind(instance))
             attempts = await services.delivery.attempts(
@@ -518,7 +533,7 @@ async def test_delivery_health_and_steering_are_for_destination_managers_only(
                 )
             )
         )
-    expected_tests = (role in GROUP_MANAGERS) + (role == "administrator")
+    expected_tests = (role in GROUP_MANAGERS) + (role in ADMINISTRATORS)
     assert len(sent) == expected_tests  # refused callers sent nothing
     assert len(steering) == 2 * expected_tests  # and recorded no replay or retry
     if world.account is not None:

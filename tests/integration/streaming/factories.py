@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from auditwire.config import Plan
 from auditwire.domain.categories import HTTP
 from auditwire.domain.events import Author, EntityType, NewAuditEvent, Target
 from auditwire.domain.owner import Owner
@@ -45,8 +46,9 @@ def _now() -> datetime:
 async def add_group(services: Services, path: str, parent_id: int | None = None) -> int:
     async with services.store.write() as conn:
         parent = await ns_store.get_group(conn, parent_id) if parent_id is not None else None
+        plan = None if parent else Plan.ULTIMATE
         group = await ns_store.insert_group(
-            conn, parent=parent, path=path, name=path, description="", plan=None, now=_now()
+            conn, parent=parent, path=path, name=path, description="", plan=plan, now=_now()
         )
         return group.id
 

@@ -9,7 +9,9 @@ import sqlalchemy as sa
 from aiohttp import web
 
 from auditwire.services.container import Services
+from auditwire.services.context import Actor
 from auditwire.store.schema import audit_events
+from tests.conftest import MakeAccount
 from tests.integration.streaming.factories import (
     add_destination,
     add_event_type_filter,
@@ -183,3 +185,42 @@ async def test_local_addresses_are_refused_at_send_time_unless_allowed(
     assert errors[by_ip.id] == loopback
     assert "Destination url is blocked" in errors[by_name.id]
     assert "loopback" in errors[by_name.id]
+
+
+async def _pending_for(services: Services, destination_id: int) -> set[int]:
+    return {r.event_id for r in await delivery_rows(services) if r.destination_id == destination_id}
+
+
+async def test_a_group_off_ultimate_streams_nothing_new_and_finishes_what_is_queued(
+    services: Services, start_worker: Callable[..., Any], make_account: MakeAccount
+) -> None:
+    admin = Actor((await make_account("root", admin=True)).user)
+    acme = await add_group(services, "acme")
+    async with serve(Receiver()) as to_group, serve(Receiver()) as to_instance:
+        group_destination = await add_destination(services, to_group.url, group_id=acme)
+        instance_destination = await add_destination(services, to_instance.url)
+        queued = await record(services, [group_event(acme, "acme") for _ in range(3)])
+        assert await _pending_for(services, group_destination.id) == set(queued)
+
+        await services.namespaces.set_plan(admin, acme, "free")  # PUT /namespaces/:id plan=free
+        while_free = await record(services, [group_event(acme, "acme") for _ in range(3)])
+        assert await _pending_for(services, group_destination.id) == set(queued)
+        assert set(while_free) <= await _pending_for(services, instance_destination.id)
+
+        await start_worker()
+        await to_group.wait_for(set(queued))
+        await to_instance.wait_for(set(queued) | set(while_free))
+        await eventually(lambda: _outbox_empty(services))
+        assert not set(while_free) & set(to_group.delivered)
+
+        await services.namespaces.set_plan(admin, acme, "ultimate")
+        again = await record(services, [group_event(acme, "acme") for _ in range(2)])
+        await to_group.wait_for(set(again))
+    # The downgrade's own event is recorded on Free, the upgrade's on Ultimate.
+    upgraded = max(set(to_group.delivered) - set(queued) - set(again))
+    assert set(to_group.delivered) == set(queued) | {upgraded} | set(again)
+    assert max(while_free) < upgraded < min(again)
+
+
+async def _outbox_empty(services: Services) -> bool:
+    return not await delivery_rows(services)

@@ -188,6 +188,10 @@ def describe_ingestion(openapi: dict[str, Any], path: str) -> None:
                 "400": error,
                 "401": error,
                 "403": error,
+                "422": {
+                    "description": "The `Idempotency-Key` was sent before with other events: "
+                    "problem details (`application/problem+json`)"
+                },
             },
         }
     )

@@ -6,7 +6,7 @@ filters, deliveries and ids are untouched. A destination may now have several na
 filters, so the one-per-destination unique constraint becomes an index.
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-12-01 09:00:00
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
