@@ -118,29 +118,27 @@ class DeliveryService:
             )
             count_recorded(recorded)
         [test_event] = recorded
-        # The worker's own sender (imported here: commands that never send skip aiohttp).
+        # The worker's own sinks (imported here: commands that never send skip aiohttp).
         from auditwire.streaming.destinations import build_config
-        from auditwire.streaming.sender import Sender
+        from auditwire.streaming.sinks import SinkSet
+        from auditwire.streaming.sinks.base import Answer, Verdict
+        from auditwire.streaming.worker import sink_settings
 
-        config = build_config(stored, self.box, allow_local=self.settings.allow_local_requests)
-        sender = Sender(
-            timeout=self.settings.delivery_timeout,
-            connections=TEST_CONNECTIONS,
-            allow_local_requests=self.settings.allow_local_requests,
-        )
-        await sender.start()
+        sinks = SinkSet(replace(sink_settings(self.settings), connections=TEST_CONNECTIONS))
+        await sinks.start()
+        started = time.perf_counter()
         try:
-            started = time.perf_counter()
-            attempt = await sender.send(
-                config, test_event.id, test_event.event_type, test_event.stream_body()
-            )
-            duration_ms = round((time.perf_counter() - started) * 1000)
+            config = await build_config(stored, self.box, sinks)
+            answer = await config.sink.send(config.target, test_event, test_event.stream_body())
+        except ValueError as unusable:  # settings that cannot be sent: say why, send nothing
+            answer = Answer(Verdict.REFUSED, detail=str(unusable))
         finally:
-            await sender.close()
-        error = attempt.error
-        if error is None and attempt.status is not None and not 200 <= attempt.status < 300:
-            error = f"HTTP {attempt.status}"
-        return TestDelivery(test_event.id, attempt.status, duration_ms, error)
+            await sinks.close()
+        duration_ms = round((time.perf_counter() - started) * 1000)
+        failure = None
+        if answer.verdict is not Verdict.DELIVERED:
+            failure = answer.detail or f"HTTP {answer.status}"
+        return TestDelivery(test_event.id, answer.status, duration_ms, failure)
 
     async def replay(
         self,

@@ -21,12 +21,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auditwire.config import Plan
 from auditwire.domain.delivery_log import AttemptRecord
-from auditwire.domain.events import AuditEvent, as_utc
+from auditwire.domain.events import AuditEvent, NewAuditEvent, as_utc
 from auditwire.domain.retry import Circuit, CircuitPolicy, CircuitState
-from auditwire.domain.routing import Route
+from auditwire.domain.routing import Route, fan_out
 from auditwire.store.attempts import insert_attempts
 from auditwire.store.database import Store, driver_connection
-from auditwire.store.events import event_from_mapping, event_from_row, sqlite_time
+from auditwire.store.events import (
+    event_from_mapping,
+    event_from_row,
+    insert_events,
+    sqlite_time,
+)
 from auditwire.store.schema import (
     audit_events,
     deliveries,
@@ -177,6 +182,19 @@ async def insert_pending(
         rows = [(e, d, PENDING, 0, at, at) for e, d in pairs]
         await conn.exec_driver_sql(_SQLITE_INSERT_PENDING, rows)
     conn.sync_connection.info[_OUTBOX_FLAG] = True  # type: ignore[union-attr]
+
+
+async def record_events(
+    conn: AsyncConnection, events: Sequence[NewAuditEvent], now: datetime
+) -> list[AuditEvent]:
+    """Insert events with one pending delivery per matching active destination, in the
+    caller's transaction: the events and their deliveries commit or vanish together."""
+    recorded = await insert_events(conn, events, now)
+    if recorded:
+        roots = {e.root_group_id for e in recorded if e.root_group_id is not None}
+        routes = await routes_for(conn, roots)
+        await insert_pending(conn, fan_out(recorded, routes), now)
+    return recorded
 
 
 def on_outbox_commit(store: Store, callback: Callable[[], object]) -> Callable[[], None]:

@@ -1,4 +1,4 @@
-"""Turn attempts into outcomes and write them in batches, with the audit trail of a 410."""
+"""Turn answers into outcomes and write them in batches, with the audit trail of a 410."""
 
 from __future__ import annotations
 
@@ -9,34 +9,27 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from auditwire.domain.destination_events import deactivation_event
 from auditwire.domain.events import NewAuditEvent
 from auditwire.domain.owner import Owner
-from auditwire.domain.retry import (
-    CircuitPolicy,
-    Outcome,
-    RetryPolicy,
-    classify,
-    expired,
-    next_delay,
-    parse_retry_after,
-)
-from auditwire.services import events as event_service
+from auditwire.domain.retry import CircuitPolicy, RetryPolicy, expired, next_delay
+from auditwire.metrics import EVENTS_RECORDED
 from auditwire.store import deliveries as deliveries_store
 from auditwire.store import namespaces as ns_store
 from auditwire.store.deliveries import Claimed, Deactivated, Result, Settle, Settled
-from auditwire.streaming.sender import Attempt
+from auditwire.streaming.sinks.base import Answer, Verdict
 
 
-def judge(claimed: Claimed, attempt: Attempt, now: datetime, policy: RetryPolicy) -> Result:
-    """The outcome of one attempt: delivered, retried later, failed for good, or gone."""
-    outcome = classify(attempt.status)
+def judge(claimed: Claimed, answer: Answer, now: datetime, policy: RetryPolicy) -> Result:
+    """The outcome of one attempt, whatever the kind: delivered, retried later, failed for
+    good (refused, or past the maximum age), or gone."""
     base = (claimed.delivery_id, claimed.destination_id)
-    if outcome is Outcome.DELIVERED:
+    verdict = answer.verdict
+    if verdict is Verdict.DELIVERED:
         return Result(*base, Settle.DELIVERED, probe=claimed.probe)
-    if outcome is Outcome.GONE:
-        return Result(*base, Settle.GONE, error="410 Gone", probe=claimed.probe)
-    error = attempt.error or f"HTTP {attempt.status}"
-    if expired(claimed.created_at, now, policy):
+    error = answer.detail or (f"HTTP {answer.status}" if answer.status else "failed")
+    if verdict is Verdict.GONE:
+        return Result(*base, Settle.GONE, error=error, probe=claimed.probe)
+    if verdict is Verdict.REFUSED or expired(claimed.created_at, now, policy):
         return Result(*base, Settle.FAILED, error=error, probe=claimed.probe)
-    delay = next_delay(claimed.attempts, parse_retry_after(attempt.retry_after, now), policy)
+    delay = next_delay(claimed.attempts, answer.retry_after, policy)
     return Result(
         *base, Settle.RETRY, at=now + timedelta(seconds=delay), error=error, probe=claimed.probe
     )
@@ -49,7 +42,10 @@ async def write_outcomes(
     in the same transaction, like any other change to a destination."""
     settled = await deliveries_store.record_outcomes(conn, results, now, policy)
     for destination in settled.deactivated:
-        await event_service.record(conn, [await _deactivation_event(conn, destination)])
+        event = await _deactivation_event(conn, destination)
+        recorded = await deliveries_store.record_events(conn, [event], now)
+        for entity_type in {e.entity_type for e in recorded}:
+            EVENTS_RECORDED.labels(entity_type).inc()
     return settled
 
 
