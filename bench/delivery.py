@@ -50,7 +50,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 import _receiver
 from auditwire.config import Settings, async_database_url
 from auditwire.crypto import SecretBox, load_or_create_key
+from auditwire.domain.categories import HTTP
 from auditwire.domain.events import AuditEvent, Author, EntityType, NewAuditEvent, Target
+from auditwire.domain.owner import Owner
 from auditwire.domain.signing import new_signing_secret
 from auditwire.services import events as event_service
 from auditwire.store import Store
@@ -213,10 +215,11 @@ async def add_destination(store: Store, box: SecretBox, url: str) -> int:
         return await dest_store.insert_destination(
             conn,
             box,
-            group_id=None,
+            owner=Owner.instance(),
+            category=HTTP,
             name=f"bench-{uuid.uuid4().hex[:8]}",
-            destination_url=url,
-            verification_token="bench-token-0123456789ab",
+            config={"url": url},
+            secret_token="bench-token-0123456789ab",
             signing_secret=new_signing_secret(),
             now=datetime.now(UTC),
         )

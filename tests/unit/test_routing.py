@@ -53,7 +53,7 @@ def test_group_destinations_get_only_their_tree_and_instance_ones_everything() -
 
 
 def test_a_group_filter_matches_the_group_and_below_but_not_a_prefix_sibling() -> None:
-    route = Route(1, 10, namespace_path="a/sub")
+    route = Route(1, 10, namespace_paths=("a/sub",))
     assert route.matches(event(1, EntityType.GROUP, 11, "a/sub", 10))
     assert route.matches(event(2, EntityType.PROJECT, 30, "a/sub/deep/p", 10))
     assert not route.matches(event(3, EntityType.GROUP, 12, "a/subway", 10))
@@ -61,7 +61,7 @@ def test_a_group_filter_matches_the_group_and_below_but_not_a_prefix_sibling() -
 
 
 def test_a_project_filter_matches_that_project_only() -> None:
-    route = Route(1, 10, project_id=30)
+    route = Route(1, 10, project_ids=(30,))
     assert route.matches(event(1, EntityType.PROJECT, 30, "a/p", 10))
     assert not route.matches(event(2, EntityType.PROJECT, 31, "a/q", 10))
     assert not route.matches(event(3, EntityType.GROUP, 30, "a", 10))

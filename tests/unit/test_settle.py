@@ -5,11 +5,19 @@ from datetime import UTC, datetime, timedelta
 from auditwire.domain.events import AuditEvent
 from auditwire.domain.retry import RetryPolicy
 from auditwire.store.deliveries import Claimed, Settle
-from auditwire.streaming.sender import Attempt
 from auditwire.streaming.settle import judge
+from auditwire.streaming.sinks.base import Answer, Verdict
+from auditwire.streaming.sinks.http import answer_of
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 POLICY = RetryPolicy(base=4.0, cap=3600.0, max_age=72 * 3600.0)
+
+
+def Attempt(status: int | None, retry_after: str | None = None, error: str | None = None) -> Answer:
+    """The HTTP sink's answer to a status, or to no response at all."""
+    if status is None:
+        return Answer(Verdict.RETRY, detail=error)
+    return answer_of(status, retry_after)
 
 
 def claimed(age: timedelta = timedelta(minutes=1), attempts: int = 1) -> Claimed:

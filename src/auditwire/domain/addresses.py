@@ -59,3 +59,18 @@ def blocked_reason(address: IPAddress) -> str | None:
     if address.is_reserved or not address.is_global:
         return "requests to reserved addresses are not allowed"
     return None
+
+
+def is_noncanonical_ip(host: str) -> bool:
+    """An IP literal written other than in its usual form (dotted decimal for IPv4, or any
+    IPv6 literal in brackets): `0x7f.1`, `017700000001`, `2130706433`, `127.1`."""
+    candidate = host.strip()
+    if candidate.startswith("[") and candidate.endswith("]"):
+        return False
+    if parse_ip_host(candidate) is None:
+        return False
+    try:
+        ipaddress.ip_address(candidate.split("%", 1)[0])
+    except ValueError:
+        return True
+    return False

@@ -1,23 +1,31 @@
 """Streaming destinations, their headers and filters: values and GitLab's rules, no I/O.
 
 A destination belongs to a top-level group (`group_id`) or, when `group_id` is None, to the
-instance. Messages are GitLab's own wording (`errors.full_messages` of its models), so that
-clients written for GitLab show the same text.
+instance (see `domain.owner`). It has a `category` (its kind) with a per-category `config`
+(see `domain.categories`) and a `secret_token`. Messages are GitLab's own wording
+(`errors.full_messages` of its models), so that clients written for GitLab show the same text.
 """
 
 from __future__ import annotations
 
 import secrets
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import urlsplit
+from types import MappingProxyType
+from typing import Any
+
+from yarl import URL
 
 from auditwire.config import Plan
+from auditwire.domain.addresses import is_noncanonical_ip
+from auditwire.domain.categories import HTTP, has_control_characters
 from auditwire.domain.namespaces import AccessLevel, User
 from auditwire.errors import InvalidInput
 
-MAX_ACTIVE_DESTINATIONS = 5  # per group, and for the instance
+MAX_ACTIVE_DESTINATIONS = 5  # per group, and for the instance; per category
+MAX_NAMESPACE_FILTERS = 5  # per destination (one through the legacy HTTP API)
 URL_MAX_LENGTH = 255  # characters
 NAME_MAX_LENGTH = 72  # characters
 TOKEN_LENGTH = 24  # characters, generated
@@ -59,6 +67,17 @@ HEADER_KEY_TAKEN = "Key has already been taken"
 HEADER_KEY_RESERVED = f"Key cannot be {STREAMING_TOKEN_HEADER}"
 HEADER_VALUE_BLANK = "Value can't be blank"
 HEADER_VALUE_TOO_LONG = f"Value is too long (maximum is {HEADER_VALUE_MAX_LENGTH} characters)"
+HEADER_KEY_INVALID = "Key must be a header name: letters, digits and !#$%&'*+-.^_`|~ only"
+HEADER_VALUE_INVALID = "Value must not contain line breaks, NUL or other control characters"
+TOKEN_INVALID = "Verification token must not contain line breaks, NUL or other control characters"
+AUTHORIZATION_WITH_CREDENTIALS = (
+    "Destination url carries credentials, which cannot be sent together with an "
+    "Authorization header"
+)
+NAMESPACE_FILTERS_LIMITED = (
+    f"Namespace filters are limited to {MAX_NAMESPACE_FILTERS} per destination"
+)
+NAMESPACE_NOT_FOUND = "namespace_path should be of group or project only."
 EVENT_TYPES_MISSING = "event type filters must be present"
 EVENT_TYPES_TOO_MANY = f"event type filters are limited to {MAX_EVENT_TYPES_PER_CALL} per request"
 EVENT_TYPE_BLANK = "Validation failed: Audit event type can't be blank"
@@ -111,22 +130,31 @@ class NamespaceFilter:
         return self.project_id is not None
 
 
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
 @dataclass(frozen=True, slots=True)
 class Destination:
-    """An HTTP endpoint that receives audit events; `group_id` None means the instance's."""
+    """Where audit events go; `group_id` None means the instance's.
+
+    `config` is the category's stored config (an http destination's headers are kept as
+    `headers`, rows with ids of their own); `view_config` is the config as the consolidated
+    API shows it. `secret_token` is an http destination's verification token, an S3
+    destination's secret access key or a GCP destination's private key."""
 
     id: int
     group_id: int | None
     name: str
-    destination_url: str
-    verification_token: str
+    category: str
+    config: Mapping[str, Any]
+    secret_token: str
     signing_secret: str
     active: bool
     created_at: datetime
     updated_at: datetime
     headers: tuple[Header, ...] = ()
     event_type_filters: tuple[EventTypeFilter, ...] = ()
-    namespace_filter: NamespaceFilter | None = None
+    namespace_filters: tuple[NamespaceFilter, ...] = field(default=())
 
     @property
     def is_instance(self) -> bool:
@@ -135,6 +163,29 @@ class Destination:
     @property
     def event_types(self) -> list[str]:
         return [f.audit_event_type for f in self.event_type_filters]
+
+    @property
+    def destination_url(self) -> str:
+        """An http destination's URL ('' for other kinds)."""
+        return str(self.config.get("url", "")) if self.category == HTTP else ""
+
+    @property
+    def verification_token(self) -> str:
+        return self.secret_token
+
+    @property
+    def namespace_filter(self) -> NamespaceFilter | None:
+        """The first namespace filter: the legacy HTTP API shows one."""
+        return self.namespace_filters[0] if self.namespace_filters else None
+
+    @property
+    def view_config(self) -> dict[str, Any]:
+        """The config as the consolidated API shows it: an http destination's headers as
+        `{name: {value, active}}`, when it has any."""
+        shown = dict(self.config or _EMPTY)
+        if self.category == HTTP and self.headers:
+            shown["headers"] = {h.key: {"value": h.value, "active": h.active} for h in self.headers}
+        return shown
 
 
 # Permissions ----------------------------------------------------------------------------------
@@ -175,11 +226,14 @@ def default_name() -> str:
 
 
 def validate_verification_token(token: str) -> str:
-    """A caller's own token: 16 to 24 characters, kept exactly (whitespace is not trimmed)."""
+    """A caller's own token: 16 to 24 characters, kept exactly (whitespace is not trimmed);
+    it is sent as a header value, so no control characters."""
     if len(token) < TOKEN_MIN_LENGTH:
         raise InvalidInput(TOKEN_TOO_SHORT, "verificationToken")
     if len(token) > TOKEN_MAX_LENGTH:
         raise InvalidInput(TOKEN_TOO_LONG, "verificationToken")
+    if has_control_characters(token):
+        raise InvalidInput(TOKEN_INVALID, "verificationToken")
     return token
 
 
@@ -197,8 +251,9 @@ def blocked(reason: str) -> InvalidInput:
     return InvalidInput(message, "destinationUrl")
 
 
-def url_host(url: str) -> str:
-    """Check a destination URL's form (present, not too long, http/https, a host); its host.
+def parse_url(url: str) -> URL:
+    """Check a destination URL's form (present, not too long, http/https, a host, a port
+    other than 0), parsed by yarl as the sender parses it; the parsed URL.
 
     Whether the host may be reached is the network-aware half, in `services.url_safety`.
     """
@@ -206,29 +261,85 @@ def url_host(url: str) -> str:
         raise InvalidInput(URL_BLANK, "destinationUrl")
     if len(url) > URL_MAX_LENGTH:
         raise InvalidInput(URL_TOO_LONG, "destinationUrl")
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a port out of range
-    except ValueError:
-        raise blocked("URI is invalid") from None
-    if parts.scheme.lower() not in ALLOWED_SCHEMES:
-        raise blocked("Only allowed schemes are http, https")
-    if not parts.hostname:
+    if has_control_characters(url) or any(c.isspace() for c in url):
         raise blocked("URI is invalid")
-    return parts.hostname
+    try:
+        parsed = URL(url)
+        port = parsed.port
+    except (ValueError, TypeError):  # a backslash in the authority, a port out of range
+        raise blocked("URI is invalid") from None
+    if (parsed.scheme or "").lower() not in ALLOWED_SCHEMES:
+        raise blocked("Only allowed schemes are http, https")
+    if not parsed.raw_host or port == 0:
+        raise blocked("URI is invalid")
+    return parsed
+
+
+def url_host(url: str) -> str:
+    """The host of a destination URL whose form is valid (see `parse_url`)."""
+    host = parse_url(url).raw_host
+    assert host is not None  # parse_url refuses a URL without one
+    return host
+
+
+def noncanonical_ip(url: str) -> bool:
+    """Whether the URL's host is an IP address in a spelling other than the usual one
+    (`0x7f.1`, `2130706433`): connecting would not go where a reader of the URL expects."""
+    return is_noncanonical_ip(url_host(url))
+
+
+def has_credentials(url: str) -> bool:
+    parsed = URL(url)
+    return bool(parsed.raw_user or parsed.raw_password)
+
+
+def check_authorization(url: str, header_keys: list[str]) -> None:
+    """URL credentials become an Authorization header: both at once can never be sent."""
+    if has_credentials(url) and any(k.strip().lower() == "authorization" for k in header_keys):
+        raise InvalidInput(AUTHORIZATION_WITH_CREDENTIALS, "destinationUrl")
+
+
+MASK = "*****"
+
+
+def mask_url(url: str) -> str:
+    """The URL with its credentials hidden: the password of its userinfo and every query
+    value, which may be tokens. For audit events and logs, which are streamed everywhere."""
+    try:
+        parsed = URL(url)
+    except (ValueError, TypeError):
+        return MASK
+    if parsed.raw_password:
+        parsed = parsed.with_password(MASK)
+    elif parsed.raw_user:
+        parsed = parsed.with_user(MASK)
+    if parsed.raw_query_string:
+        parsed = parsed.with_query([(key, MASK) for key in parsed.query])
+    return str(parsed)
+
+
+_HEADER_NAME_CHARS = frozenset(
+    "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+)
 
 
 def validate_header(key: str, value: str) -> None:
+    """A header that can be sent: a token name (RFC 9110), a value without control
+    characters, neither blank nor too long, never the streaming token's name."""
     if not key.strip():
         raise InvalidInput(HEADER_KEY_BLANK, "key")
     if len(key) > HEADER_KEY_MAX_LENGTH:
         raise InvalidInput(HEADER_KEY_TOO_LONG, "key")
     if key.strip().lower() == STREAMING_TOKEN_HEADER.lower():
         raise InvalidInput(HEADER_KEY_RESERVED, "key")
+    if not set(key) <= _HEADER_NAME_CHARS:
+        raise InvalidInput(HEADER_KEY_INVALID, "key")
     if not value.strip():
         raise InvalidInput(HEADER_VALUE_BLANK, "value")
     if len(value) > HEADER_VALUE_MAX_LENGTH:
         raise InvalidInput(HEADER_VALUE_TOO_LONG, "value")
+    if has_control_characters(value):
+        raise InvalidInput(HEADER_VALUE_INVALID, "value")
 
 
 def validate_event_types(event_types: list[str]) -> list[str]:

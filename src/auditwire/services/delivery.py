@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auditwire.config import Settings
 from auditwire.crypto import SecretBox
-from auditwire.domain import destinations as rules
 from auditwire.domain.delivery_log import (
     MAX_REPLAY_EVENTS,
     REPLAY_EVENT_TYPE,
@@ -30,19 +29,16 @@ from auditwire.domain.delivery_log import (
     QueueStats,
     validate_replay_window,
 )
+from auditwire.domain.destination_events import destination_target
 from auditwire.domain.destinations import Destination
 from auditwire.domain.events import as_utc, format_timestamp, utcnow
-from auditwire.domain.namespaces import Group
+from auditwire.domain.owner import OwnerKind
 from auditwire.domain.routing import Route
 from auditwire.errors import Forbidden, InvalidInput
 from auditwire.services.context import Actor
-from auditwire.services.destination_access import (
-    RESOURCE_NOT_AVAILABLE,
-    destination_event,
-    destination_target,
-)
+from auditwire.services.destination_access import RESOURCE_NOT_AVAILABLE, actor_event, audit
 from auditwire.services.destinations import DestinationService
-from auditwire.services.events import count_recorded, record
+from auditwire.services.events import count_recorded
 from auditwire.store import Store
 from auditwire.store import attempts as attempts_store
 from auditwire.store import delivery_ops as ops_store
@@ -73,10 +69,10 @@ class DeliveryService:
     # For the owner ----------------------------------------------------------------------------
 
     async def health(
-        self, actor: Actor | None, destination_id: int, *, instance: bool
+        self, actor: Actor | None, destination_id: int, *, kind: OwnerKind | None
     ) -> DestinationHealth:
         async with self.store.read() as conn:
-            await self._readable(conn, actor, destination_id, instance)
+            await self._readable(conn, actor, destination_id, kind)
             [found] = await ops_store.destination_health(conn, [destination_id])
         return found
 
@@ -85,33 +81,33 @@ class DeliveryService:
         actor: Actor | None,
         destination_id: int,
         *,
-        instance: bool,
+        kind: OwnerKind | None,
         limit: int,
         before_id: int | None = None,
         outcome: AttemptOutcome | None = None,
     ) -> list[AttemptRecord]:
         """The destination's recent attempts, newest first."""
         async with self.store.read() as conn:
-            await self._readable(conn, actor, destination_id, instance)
+            await self._readable(conn, actor, destination_id, kind)
             return await attempts_store.list_attempts(
                 conn, destination_id, limit=limit, before_id=before_id, outcome=outcome
             )
 
     async def send_test(
-        self, actor: Actor | None, destination_id: int, *, instance: bool
+        self, actor: Actor | None, destination_id: int, *, kind: OwnerKind | None
     ) -> TestDelivery:
         """Record a stream-only test event and POST it to the destination at once, with the
         destination's headers and signature, through the worker's sender."""
-        writer = self.destinations.access.writer(actor, instance=instance)
+        writer = self.destinations.access.writer(actor, kind)
         async with self.store.write() as conn:
-            destination, group = await self.destinations.access.destination(
-                conn, writer, destination_id, instance
+            destination, owner = await self.destinations.access.destination(
+                conn, writer, destination_id, kind
             )
             stored = await ops_store.load_stored_destination(conn, destination.id)
             assert stored is not None  # read in this transaction
-            event = destination_event(
+            event = actor_event(
                 writer,
-                group,
+                owner,
                 TEST_EVENT_TYPE,
                 f"Test event for streaming destination {destination.name}",
                 destination_target(destination),
@@ -122,59 +118,57 @@ class DeliveryService:
             )
             count_recorded(recorded)
         [test_event] = recorded
-        # The worker's own sender (imported here: commands that never send skip aiohttp).
+        # The worker's own sinks (imported here: commands that never send skip aiohttp).
         from auditwire.streaming.destinations import build_config
-        from auditwire.streaming.sender import Sender
+        from auditwire.streaming.sinks import SinkSet
+        from auditwire.streaming.sinks.base import Answer, Verdict
+        from auditwire.streaming.worker import sink_settings
 
-        config = build_config(stored, self.box, allow_local=self.settings.allow_local_requests)
-        sender = Sender(
-            timeout=self.settings.delivery_timeout,
-            connections=TEST_CONNECTIONS,
-            allow_local_requests=self.settings.allow_local_requests,
-        )
-        await sender.start()
+        sinks = SinkSet(replace(sink_settings(self.settings), connections=TEST_CONNECTIONS))
+        await sinks.start()
+        started = time.perf_counter()
         try:
-            started = time.perf_counter()
-            attempt = await sender.send(
-                config, test_event.id, test_event.event_type, test_event.stream_body()
-            )
-            duration_ms = round((time.perf_counter() - started) * 1000)
+            config = await build_config(stored, self.box, sinks)
+            answer = await config.sink.send(config.target, test_event, test_event.stream_body())
+        except ValueError as unusable:  # settings that cannot be sent: say why, send nothing
+            answer = Answer(Verdict.REFUSED, detail=str(unusable))
         finally:
-            await sender.close()
-        error = attempt.error
-        if error is None and attempt.status is not None and not 200 <= attempt.status < 300:
-            error = f"HTTP {attempt.status}"
-        return TestDelivery(test_event.id, attempt.status, duration_ms, error)
+            await sinks.close()
+        duration_ms = round((time.perf_counter() - started) * 1000)
+        failure = None
+        if answer.verdict is not Verdict.DELIVERED:
+            failure = answer.detail or f"HTTP {answer.status}"
+        return TestDelivery(test_event.id, answer.status, duration_ms, failure)
 
     async def replay(
         self,
         actor: Actor | None,
         destination_id: int,
         *,
-        instance: bool,
+        kind: OwnerKind | None,
         created_after: datetime,
         created_before: datetime,
     ) -> int:
         """Queue the stored events of the window that match the destination's filters for
         delivery again; events already pending for it are skipped. Returns how many."""
-        writer = self.destinations.access.writer(actor, instance=instance)
+        writer = self.destinations.access.writer(actor, kind)
         async with self.store.read() as conn:  # authorize before validating
-            await self.destinations.access.destination(conn, writer, destination_id, instance)
+            await self.destinations.access.destination(conn, writer, destination_id, kind)
         after, before = as_utc(created_after), as_utc(created_before)
         validate_replay_window(after, before)
         async with self.store.write() as conn:
-            destination, group = await self.destinations.access.destination(
-                conn, writer, destination_id, instance
+            destination, owner = await self.destinations.access.destination(
+                conn, writer, destination_id, kind
             )
             route = route_of(destination)
             if await ops_store.count_replayable(conn, route, after, before) > MAX_REPLAY_EVENTS:
                 raise InvalidInput(REPLAY_TOO_MANY, "createdAfter")
             queued = await ops_store.replay(conn, route, after, before, utcnow())
             window = f"from {format_timestamp(after)} to {format_timestamp(before)}"
-            await self._audit(
+            await audit(
                 conn,
                 writer,
-                group,
+                owner,
                 destination,
                 REPLAY_EVENT_TYPE,
                 f"Replayed {queued} audit events created {window} to streaming destination "
@@ -188,19 +182,19 @@ class DeliveryService:
         return queued
 
     async def retry_failed(
-        self, actor: Actor | None, destination_id: int, *, instance: bool
+        self, actor: Actor | None, destination_id: int, *, kind: OwnerKind | None
     ) -> int:
         """Make the destination's failed deliveries pending again. Returns how many."""
-        writer = self.destinations.access.writer(actor, instance=instance)
+        writer = self.destinations.access.writer(actor, kind)
         async with self.store.write() as conn:
-            destination, group = await self.destinations.access.destination(
-                conn, writer, destination_id, instance
+            destination, owner = await self.destinations.access.destination(
+                conn, writer, destination_id, kind
             )
             queued = await ops_store.retry_failed(conn, destination.id, utcnow())
-            await self._audit(
+            await audit(
                 conn,
                 writer,
-                group,
+                owner,
                 destination,
                 RETRY_FAILED_EVENT_TYPE,
                 f"Retried {queued} failed deliveries to streaming destination {destination.name}",
@@ -221,39 +215,28 @@ class DeliveryService:
     # Access -----------------------------------------------------------------------------------
 
     async def _readable(
-        self, conn: AsyncConnection, actor: Actor | None, destination_id: int, instance: bool
-    ) -> Destination:
-        """The destination when the actor may see it, as the destinations' own queries decide."""
-        if actor is None or (instance and not rules.may_manage_instance_destinations(actor.user)):
-            raise Forbidden(RESOURCE_NOT_AVAILABLE)
-        destination, _ = await self.destinations.access.destination(
-            conn, actor, destination_id, instance
-        )
-        return destination
-
-    async def _audit(
         self,
         conn: AsyncConnection,
-        actor: Actor,
-        group: Group | None,
-        destination: Destination,
-        event_type: str,
-        message: str,
-        details: dict[str, object],
-    ) -> None:
-        event = destination_event(
-            actor, group, event_type, message, destination_target(destination), dict(details)
+        actor: Actor | None,
+        destination_id: int,
+        kind: OwnerKind | None,
+    ) -> Destination:
+        """The destination when the actor may see it, as the destinations' own queries decide."""
+        if actor is None:
+            raise Forbidden(RESOURCE_NOT_AVAILABLE)
+        destination, _ = await self.destinations.access.destination(
+            conn, actor, destination_id, kind
         )
-        await record(conn, [event])
+        return destination
 
 
 def route_of(destination: Destination) -> Route:
     """The destination's filters as fan-out applies them."""
-    found = destination.namespace_filter
+    filters = destination.namespace_filters
     return Route(
         destination.id,
         destination.group_id,
         frozenset(destination.event_types),
-        found.namespace_path if found is not None and found.project_id is None else None,
-        found.project_id if found is not None else None,
+        tuple(f.namespace_path for f in filters if f.project_id is None),
+        tuple(f.project_id for f in filters if f.project_id is not None),
     )

@@ -1,4 +1,4 @@
-"""Who may manage a streaming destination, and the audit events its changes record.
+"""Who may manage a streaming destination, and the owner it belongs to.
 
 Shared by the destination use cases and the delivery use cases (health, test, replay), so
 both refuse the same callers with the same message.
@@ -13,18 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from auditwire.config import Plan
 from auditwire.crypto import SecretBox
 from auditwire.domain import destinations as rules
+from auditwire.domain.destination_events import destination_event, destination_target
 from auditwire.domain.destinations import Destination, Header
-from auditwire.domain.events import (
-    INSTANCE_ENTITY_ID,
-    INSTANCE_ENTITY_PATH,
-    EntityType,
-    NewAuditEvent,
-    Target,
-)
+from auditwire.domain.events import NewAuditEvent, Target
 from auditwire.domain.namespaces import Group
-from auditwire.errors import Forbidden
+from auditwire.domain.owner import Owner, OwnerKind
+from auditwire.errors import Forbidden, InvalidInput
 from auditwire.services.context import Actor
-from auditwire.services.namespaces import namespace_event
+from auditwire.services.events import record
+from auditwire.services.namespaces import find_group
 from auditwire.store import destinations as dest_store
 from auditwire.store import namespaces as ns_store
 
@@ -33,11 +30,6 @@ RESOURCE_NOT_AVAILABLE = (
     "or you don't have permission to perform this action"
 )
 MUTATION_NOT_ALLOWED = "You do not have access to this mutation."
-
-GROUP_DESTINATION_CLASS = "AuditEvents::ExternalAuditEventDestination"
-INSTANCE_DESTINATION_CLASS = "AuditEvents::InstanceExternalAuditEventDestination"
-GROUP_HEADER_CLASS = "AuditEvents::Streaming::Header"
-INSTANCE_HEADER_CLASS = "AuditEvents::Streaming::InstanceHeader"
 
 
 def not_available() -> Forbidden:
@@ -51,9 +43,12 @@ class DestinationAccess:
         self.box = box
         self.default_plan = default_plan
 
-    def writer(self, actor: Actor | None, *, instance: bool) -> Actor:
-        """The actor of a change: signed in, allowed to write, an admin for the instance."""
-        if instance and not rules.may_manage_instance_destinations(actor.user if actor else None):
+    def writer(self, actor: Actor | None, kind: OwnerKind | None) -> Actor:
+        """The actor of a change: signed in, allowed to write, an admin for the instance's
+        destinations (`kind` None: the family is not known yet, the destination decides)."""
+        if kind is OwnerKind.INSTANCE and not rules.may_manage_instance_destinations(
+            actor.user if actor else None
+        ):
             raise Forbidden(MUTATION_NOT_ALLOWED)
         if actor is None:
             raise not_available()
@@ -69,82 +64,82 @@ class DestinationAccess:
             actor.user, level, root.plan or self.default_plan
         )
 
+    async def group_owner(
+        self, conn: AsyncConnection, actor: Actor | None, group_path: str
+    ) -> Owner:
+        """The top-level group at `group_path` as an owner the actor may manage."""
+        group = await find_group(conn, group_path)
+        if group is None or not await self.may_manage(conn, actor, group):
+            raise not_available()
+        if not group.is_top_level:
+            raise InvalidInput(rules.SUBGROUP_NOT_ALLOWED, "groupPath")
+        return Owner.of(group)
+
+    def instance_owner(self, actor: Actor | None) -> Owner:
+        if not rules.may_manage_instance_destinations(actor.user if actor else None):
+            raise not_available()
+        return Owner.instance()
+
     async def destination(
         self,
         conn: AsyncConnection,
         actor: Actor,
         destination_id: int,
-        instance: bool,
-    ) -> tuple[Destination, Group | None]:
-        """A destination of the expected family that the actor may manage, with its group. In
-        a write transaction, the rules spanning its headers and filters stay locked until the
-        transaction ends."""
+        kind: OwnerKind | None,
+    ) -> tuple[Destination, Owner]:
+        """A destination of the expected family (any when `kind` is None) that the actor may
+        manage, with its owner. In a write transaction, the rules spanning its headers and
+        filters stay locked until the transaction ends."""
         await dest_store.lock_destination(conn, destination_id)
         destination = await dest_store.get_destination(conn, self.box, destination_id)
-        if destination is None or destination.is_instance != instance:
+        if destination is None:
+            raise not_available()
+        found = OwnerKind.INSTANCE if destination.is_instance else OwnerKind.GROUP
+        if kind is not None and found is not kind:
             raise not_available()
         if destination.group_id is None:
-            return destination, None
+            if not rules.may_manage_instance_destinations(actor.user):
+                raise not_available()
+            return destination, Owner.instance()
         group = await ns_store.get_group(conn, destination.group_id)
         if group is None or not await self.may_manage(conn, actor, group):
             raise not_available()
-        return destination, group
+        return destination, Owner.of(group)
 
     async def header(
-        self, conn: AsyncConnection, actor: Actor, header_id: int, instance: bool
-    ) -> tuple[Header, Group | None]:
+        self, conn: AsyncConnection, actor: Actor, header_id: int, kind: OwnerKind
+    ) -> tuple[Header, Destination, Owner]:
         header = await dest_store.get_header(conn, self.box, header_id)
         if header is None:
             raise not_available()
-        _, group = await self.destination(conn, actor, header.destination_id, instance)
-        return header, group
+        destination, owner = await self.destination(conn, actor, header.destination_id, kind)
+        return header, destination, owner
 
 
-def destination_event(
+def actor_event(
     actor: Actor,
-    group: Group | None,
+    owner: Owner,
     event_type: str,
     message: str,
     target: Target,
     details: dict[str, Any] | None = None,
 ) -> NewAuditEvent:
-    """The group's event for a group destination; an instance event (GitLab's names) else."""
-    if group is not None:
-        return namespace_event(actor, group, group, event_type, message, target, details)
-    instance_type = {
-        "create_event_streaming_destination": "create_instance_event_streaming_destination",
-        "update_event_streaming_destination": "update_instance_event_streaming_destination",
-        "destroy_event_streaming_destination": "destroy_instance_event_streaming_destination",
-    }.get(event_type, event_type)
-    return NewAuditEvent(
-        event_type=instance_type,
-        author=actor.author,
-        entity_type=EntityType.INSTANCE,
-        entity_id=INSTANCE_ENTITY_ID,
-        entity_path=INSTANCE_ENTITY_PATH,
-        target=target,
-        ip_address=actor.ip_address,
-        custom_message=message,
-        details=details or {},
+    """The owner's event for a change the actor made."""
+    return destination_event(
+        owner, actor.author, event_type, message, target, details, actor.ip_address
     )
 
 
-def header_event(
+async def audit(
+    conn: AsyncConnection,
     actor: Actor,
-    group: Group | None,
-    action: str,
+    owner: Owner,
+    destination: Destination,
+    event_type: str,
     message: str,
-    header: Header,
     details: dict[str, Any] | None = None,
-) -> NewAuditEvent:
-    family = (
-        "audit_events_streaming_headers" if group else "audit_events_streaming_instance_headers"
-    )
-    header_class = GROUP_HEADER_CLASS if group else INSTANCE_HEADER_CLASS
-    target = Target(header.id, header_class, header.key)
-    return destination_event(actor, group, f"{family}_{action}", message, target, details)
-
-
-def destination_target(destination: Destination) -> Target:
-    cls = INSTANCE_DESTINATION_CLASS if destination.is_instance else GROUP_DESTINATION_CLASS
-    return Target(destination.id, cls, destination.name)
+) -> None:
+    """Record the owner's event about a change the actor made to the destination, in the
+    change's transaction."""
+    event = actor_event(actor, owner, event_type, message, destination_target(destination), details)
+    await record(conn, [event])

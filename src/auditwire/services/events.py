@@ -10,7 +10,6 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auditwire.domain.events import AuditEvent, NewAuditEvent, utcnow
-from auditwire.domain.routing import fan_out
 from auditwire.metrics import EVENTS_RECORDED
 from auditwire.store import Store
 from auditwire.store import deliveries as deliveries_store
@@ -20,13 +19,8 @@ from auditwire.store import events as events_store
 async def record(conn: AsyncConnection, events: Sequence[NewAuditEvent]) -> list[AuditEvent]:
     """Record events in the transaction of the change they describe, with one pending delivery
     per matching active destination: the event and its deliveries commit or vanish together."""
-    now = utcnow()
-    recorded = await events_store.insert_events(conn, events, now)
+    recorded = await deliveries_store.record_events(conn, events, utcnow())
     count_recorded(recorded)
-    if recorded:
-        roots = {e.root_group_id for e in recorded if e.root_group_id is not None}
-        routes = await deliveries_store.routes_for(conn, roots)
-        await deliveries_store.insert_pending(conn, fan_out(recorded, routes), now)
     return recorded
 
 

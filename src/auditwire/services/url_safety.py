@@ -12,11 +12,17 @@ import asyncio
 import socket
 from collections.abc import Awaitable, Callable
 
-from auditwire.domain.addresses import IPAddress, blocked_reason, parse_ip_host
+from auditwire.domain.addresses import (
+    IPAddress,
+    blocked_reason,
+    is_noncanonical_ip,
+    parse_ip_host,
+)
 from auditwire.domain.destinations import blocked, url_host
 
 RESOLVE_TIMEOUT = 5.0  # seconds
 CANNOT_RESOLVE = "Host cannot be resolved or invalid"
+NONCANONICAL_IP = "IP addresses must be written in their usual form (like 192.0.2.1)"
 
 # host -> every address it resolves to (as strings); raises OSError when it does not resolve.
 Resolver = Callable[[str], Awaitable[list[str]]]
@@ -46,14 +52,17 @@ class UrlSafety:
     async def check(self, url: str) -> None:
         """Raise InvalidInput with GitLab's `Destination url is blocked: …` when refused."""
         host = url_host(url)
-        if self.allow_local_requests:
-            return
-        literal = parse_ip_host(host)
-        addresses = [literal] if literal is not None else await self._resolve(host)
-        for address in addresses:
-            reason = blocked_reason(address)
-            if reason is not None:
-                raise blocked(reason)
+        if not self.allow_local_requests:
+            literal = parse_ip_host(host)
+            addresses = [literal] if literal is not None else await self._resolve(host)
+            for address in addresses:
+                reason = blocked_reason(address)
+                if reason is not None:
+                    raise blocked(reason)
+        # `0x7f.1` or `2130706433`: what a reader of the URL sees is not where it leads, and
+        # the sender would not take it as an address: refused however local requests are set.
+        if is_noncanonical_ip(host):
+            raise blocked(NONCANONICAL_IP)
 
     async def _resolve(self, host: str) -> list[IPAddress]:
         try:

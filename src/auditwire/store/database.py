@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
@@ -77,6 +78,8 @@ class Store:
             pooling: dict[str, Any] = {}
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
+                # Readable by its owner only, like the key file: it holds every audit event.
+                os.close(os.open(database, os.O_CREAT | os.O_RDWR, 0o600))
                 # Enough pooled connections for concurrent requests: an overflow connection
                 # is closed on return and reopened (a thread and PRAGMAs) on its next use.
                 pooling = {"pool_size": pool_size, "max_overflow": pool_size}

@@ -21,12 +21,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auditwire.config import Plan
 from auditwire.domain.delivery_log import AttemptRecord
-from auditwire.domain.events import AuditEvent, as_utc
+from auditwire.domain.events import AuditEvent, NewAuditEvent, as_utc
 from auditwire.domain.retry import Circuit, CircuitPolicy, CircuitState
-from auditwire.domain.routing import Route
+from auditwire.domain.routing import Route, fan_out
 from auditwire.store.attempts import insert_attempts
 from auditwire.store.database import Store, driver_connection
-from auditwire.store.events import event_from_mapping, event_from_row, sqlite_time
+from auditwire.store.events import (
+    event_from_mapping,
+    event_from_row,
+    insert_events,
+    sqlite_time,
+)
 from auditwire.store.schema import (
     audit_events,
     deliveries,
@@ -141,14 +146,18 @@ async def routes_for(conn: AsyncConnection, root_group_ids: Iterable[int]) -> li
     in one query."""
     groups = sorted(set(root_group_ids))
     rows = await conn.execute(_ROUTES, {"groups": groups})
-    found: dict[int, tuple[int | None, set[str], str | None, int | None]] = {}
+    found: dict[int, tuple[int | None, set[str], set[str], set[int]]] = {}
     for dest_id, group_id, event_type, path, project_id in rows:
-        entry = found.setdefault(dest_id, (group_id, set(), path, project_id))
+        entry = found.setdefault(dest_id, (group_id, set(), set(), set()))
         if event_type is not None:
             entry[1].add(event_type)
+        if path is not None:
+            entry[2].add(path)
+        if project_id is not None:
+            entry[3].add(project_id)
     return [
-        Route(dest_id, group_id, frozenset(types), path, project_id)
-        for dest_id, (group_id, types, path, project_id) in sorted(found.items())
+        Route(dest_id, group_id, frozenset(types), tuple(sorted(paths)), tuple(sorted(project_ids)))
+        for dest_id, (group_id, types, paths, project_ids) in sorted(found.items())
     ]
 
 
@@ -173,6 +182,19 @@ async def insert_pending(
         rows = [(e, d, PENDING, 0, at, at) for e, d in pairs]
         await conn.exec_driver_sql(_SQLITE_INSERT_PENDING, rows)
     conn.sync_connection.info[_OUTBOX_FLAG] = True  # type: ignore[union-attr]
+
+
+async def record_events(
+    conn: AsyncConnection, events: Sequence[NewAuditEvent], now: datetime
+) -> list[AuditEvent]:
+    """Insert events with one pending delivery per matching active destination, in the
+    caller's transaction: the events and their deliveries commit or vanish together."""
+    recorded = await insert_events(conn, events, now)
+    if recorded:
+        roots = {e.root_group_id for e in recorded if e.root_group_id is not None}
+        routes = await routes_for(conn, roots)
+        await insert_pending(conn, fan_out(recorded, routes), now)
+    return recorded
 
 
 def on_outbox_commit(store: Store, callback: Callable[[], object]) -> Callable[[], None]:
@@ -211,8 +233,9 @@ class StoredDestination:
     id: int
     group_id: int | None
     name: str
-    destination_url: str
-    verification_token: bytes
+    category: str
+    config: dict[str, Any]
+    secret_token: bytes
     signing_secret: bytes
     active: bool
     updated_at: datetime
@@ -221,6 +244,24 @@ class StoredDestination:
 
     def __repr__(self) -> str:  # never show secrets, even encrypted
         return f"StoredDestination(id={self.id}, name={self.name!r})"
+
+
+def stored_from_row(
+    r: sa.Row[Any], headers: Iterable[tuple[str, bytes]], circuit: Circuit
+) -> StoredDestination:
+    return StoredDestination(
+        id=r.id,
+        group_id=r.group_id,
+        name=r.name,
+        category=r.category,
+        config=dict(r.config or {}),
+        secret_token=bytes(r.secret_token),
+        signing_secret=bytes(r.signing_secret),
+        active=r.active,
+        updated_at=as_utc(r.updated_at),
+        circuit=circuit,
+        headers=tuple(headers),
+    )
 
 
 async def load_destinations(conn: AsyncConnection) -> list[StoredDestination]:
@@ -237,17 +278,10 @@ async def load_destinations(conn: AsyncConnection) -> list[StoredDestination]:
         for dest_id, key, value in await conn.execute(query):
             headers.setdefault(dest_id, []).append((key, bytes(value)))
     return [
-        StoredDestination(
-            id=r.id,
-            group_id=r.group_id,
-            name=r.name,
-            destination_url=r.destination_url,
-            verification_token=bytes(r.verification_token),
-            signing_secret=bytes(r.signing_secret),
-            active=r.active,
-            updated_at=as_utc(r.updated_at),
-            circuit=_circuit(r.circuit_state, r.consecutive_failures, r.circuit_open_until),
-            headers=tuple(headers.get(r.id, ())),
+        stored_from_row(
+            r,
+            headers.get(r.id, ()),
+            _circuit(r.circuit_state, r.consecutive_failures, r.circuit_open_until),
         )
         for r in rows
     ]
@@ -430,7 +464,7 @@ class Deactivated:
     id: int
     group_id: int | None
     name: str
-    destination_url: str
+    category: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -489,7 +523,7 @@ async def record_outcomes(
             _dest.update()
             .where(_dest.c.id.in_({r.destination_id for r in gone}), _dest.c.active.is_(True))
             .values(active=False, updated_at=now)
-            .returning(_dest.c.id, _dest.c.group_id, _dest.c.name, _dest.c.destination_url)
+            .returning(_dest.c.id, _dest.c.group_id, _dest.c.name, _dest.c.category)
         )
         deactivated = [Deactivated(*row) for row in await conn.execute(statement)]
     return Settled(deactivated, circuits)

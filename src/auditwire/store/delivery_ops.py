@@ -13,7 +13,13 @@ from auditwire.domain.events import EntityType, as_utc
 from auditwire.domain.retry import Circuit, CircuitState
 from auditwire.domain.routing import Route
 from auditwire.store.deliveries import _OUTBOX_FLAG as OUTBOX_FLAG
-from auditwire.store.deliveries import FAILED, NOTIFY_CHANNEL, PENDING, StoredDestination
+from auditwire.store.deliveries import (
+    FAILED,
+    NOTIFY_CHANNEL,
+    PENDING,
+    StoredDestination,
+    stored_from_row,
+)
 from auditwire.store.schema import (
     audit_events,
     deliveries,
@@ -107,18 +113,8 @@ async def load_stored_destination(
         .where(h.c.destination_id == destination_id, h.c.active.is_(True))
         .order_by(h.c.id)
     )
-    return StoredDestination(
-        id=row.id,
-        group_id=row.group_id,
-        name=row.name,
-        destination_url=row.destination_url,
-        verification_token=bytes(row.verification_token),
-        signing_secret=bytes(row.signing_secret),
-        active=row.active,
-        updated_at=as_utc(row.updated_at),
-        circuit=Circuit(CircuitState(row.circuit_state), row.consecutive_failures),
-        headers=tuple((key, bytes(value)) for key, value in headers),
-    )
+    circuit = Circuit(CircuitState(row.circuit_state), row.consecutive_failures)
+    return stored_from_row(row, ((key, bytes(value)) for key, value in headers), circuit)
 
 
 # Replay and retry -----------------------------------------------------------------------------
@@ -131,14 +127,24 @@ def route_matches(route: Route) -> sa.ColumnElement[bool]:
         conditions.append(_e.c.root_group_id == route.group_id)
     if route.event_types:
         conditions.append(_e.c.event_type.in_(sorted(route.event_types)))
-    if route.project_id is not None:
-        conditions.append(_e.c.entity_type == EntityType.PROJECT.value)
-        conditions.append(_e.c.entity_id == route.project_id)
-    elif route.namespace_path is not None:
-        path = route.namespace_path
-        conditions.append(_e.c.entity_type.in_([EntityType.GROUP.value, EntityType.PROJECT.value]))
+    scopes: list[sa.ColumnElement[bool]] = []
+    if route.project_ids:
+        scopes.append(
+            sa.and_(
+                _e.c.entity_type == EntityType.PROJECT.value,
+                _e.c.entity_id.in_(route.project_ids),
+            )
+        )
+    for path in route.namespace_paths:
         below = _e.c.entity_path.startswith(path + "/", autoescape=True)
-        conditions.append(sa.or_(_e.c.entity_path == path, below))
+        scopes.append(
+            sa.and_(
+                _e.c.entity_type.in_([EntityType.GROUP.value, EntityType.PROJECT.value]),
+                sa.or_(_e.c.entity_path == path, below),
+            )
+        )
+    if scopes:
+        conditions.append(sa.or_(*scopes))
     return sa.and_(sa.true(), *conditions)
 
 

@@ -1,13 +1,13 @@
-"""Streaming destinations, their headers and filters.
+"""Streaming destinations of every category, their headers and filters.
 
-Verification tokens, signing secrets and header values are sealed with the SecretBox here, at
-the last step before SQL, and opened when read: the database only ever holds ciphertext.
+Secret tokens, signing secrets and header values are sealed with the SecretBox here, at the
+last step before SQL, and opened when read: the database only ever holds ciphertext.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,8 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from auditwire.crypto import SecretBox
 from auditwire.domain.destinations import Destination, EventTypeFilter, Header, NamespaceFilter
 from auditwire.domain.events import as_utc
+from auditwire.domain.owner import Owner
+from auditwire.domain.retry import CircuitState
 from auditwire.store.database import in_write
 from auditwire.store.schema import (
+    deliveries,
     namespaces,
     projects,
     streaming_destinations,
@@ -98,32 +101,32 @@ async def _load(
     query = sa.select(_types).where(_types.c.destination_id.in_(ids)).order_by(_types.c.id)
     for row in await conn.execute(query):
         types[row.destination_id].append(_type_from_row(row))
-    filters = {
-        row.destination_id: _namespace_filter_from_row(row)
-        for row in await conn.execute(
-            _namespace_filter_query().where(_ns.c.destination_id.in_(ids))
-        )
-    }
+    filters: dict[int, list[NamespaceFilter]] = defaultdict(list)
+    query = _namespace_filter_query().where(_ns.c.destination_id.in_(ids)).order_by(_ns.c.id)
+    for row in await conn.execute(query):
+        filters[row.destination_id].append(_namespace_filter_from_row(row))
     return [
         Destination(
             id=r.id,
             group_id=r.group_id,
             name=r.name,
-            destination_url=r.destination_url,
-            verification_token=box.decrypt(r.verification_token),
+            category=r.category,
+            config=dict(r.config or {}),
+            secret_token=box.decrypt(r.secret_token),
             signing_secret=box.decrypt(r.signing_secret),
             active=r.active,
             created_at=as_utc(r.created_at),
             updated_at=as_utc(r.updated_at),
             headers=tuple(headers[r.id]),
             event_type_filters=tuple(types[r.id]),
-            namespace_filter=filters.get(r.id),
+            namespace_filters=tuple(filters[r.id]),
         )
         for r in rows
     ]
 
 
-def _owner(group_id: int | None) -> sa.ColumnElement[bool]:
+def _owned_by(owner: Owner) -> sa.ColumnElement[bool]:
+    group_id = owner.group_id
     return _dest.c.group_id.is_(None) if group_id is None else _dest.c.group_id == group_id
 
 
@@ -131,10 +134,13 @@ def _owner(group_id: int | None) -> sa.ColumnElement[bool]:
 
 
 async def list_destinations(
-    conn: AsyncConnection, box: SecretBox, group_id: int | None
+    conn: AsyncConnection, box: SecretBox, owner: Owner, category: str | None = None
 ) -> list[Destination]:
-    """A group's destinations, or the instance's when `group_id` is None."""
-    return await _load(conn, box, _owner(group_id))
+    """The owner's destinations (of one category when given), oldest first."""
+    where = _owned_by(owner)
+    if category is not None:
+        where = sa.and_(where, _dest.c.category == category)
+    return await _load(conn, box, where)
 
 
 async def get_destination(
@@ -148,21 +154,24 @@ async def insert_destination(
     conn: AsyncConnection,
     box: SecretBox,
     *,
-    group_id: int | None,
+    owner: Owner,
+    category: str,
     name: str,
-    destination_url: str,
-    verification_token: str,
+    config: Mapping[str, Any],
+    secret_token: str,
     signing_secret: str,
     now: datetime,
 ) -> int:
+    """A new active destination; an http destination's headers are added with insert_header."""
     row = (
         await conn.execute(
             _dest.insert()
             .values(
-                group_id=group_id,
+                group_id=owner.group_id,
                 name=name,
-                destination_url=destination_url,
-                verification_token=box.encrypt(verification_token),
+                category=category,
+                config=dict(config),
+                secret_token=box.encrypt(secret_token),
                 signing_secret=box.encrypt(signing_secret),
                 active=True,
                 created_at=now,
@@ -177,9 +186,44 @@ async def insert_destination(
 async def update_destination(
     conn: AsyncConnection, destination_id: int, now: datetime, **values: Any
 ) -> None:
-    """Change name, destination_url or active; secrets are never changed after creation."""
+    """Change name, category, config or active (secret_token: see set_secret_token)."""
     await conn.execute(
         _dest.update().where(_dest.c.id == destination_id).values(updated_at=now, **values)
+    )
+
+
+async def set_secret_token(
+    conn: AsyncConnection, box: SecretBox, destination_id: int, secret_token: str, now: datetime
+) -> None:
+    await conn.execute(
+        _dest.update()
+        .where(_dest.c.id == destination_id)
+        .values(secret_token=box.encrypt(secret_token), updated_at=now)
+    )
+
+
+async def reset_health(conn: AsyncConnection, destination_id: int, now: datetime) -> None:
+    """Close the destination's circuit and make its backlog due now: its settings changed,
+    so the failures counted so far say nothing about the next attempt."""
+    await conn.execute(
+        _dest.update()
+        .where(_dest.c.id == destination_id)
+        .values(
+            circuit_state=CircuitState.CLOSED.value,
+            consecutive_failures=0,
+            circuit_open_until=None,
+        )
+    )
+    d = deliveries
+    await conn.execute(
+        d.update()
+        .where(
+            d.c.destination_id == destination_id,
+            d.c.state == "pending",
+            d.c.next_attempt_at > now,
+            sa.or_(d.c.lease_expires_at.is_(None), d.c.lease_expires_at <= now),
+        )
+        .values(next_attempt_at=now)
     )
 
 
@@ -207,9 +251,9 @@ async def _advisory_lock(conn: AsyncConnection, space: int, key: int) -> None:
     await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(space, key % _INT4)))
 
 
-async def lock_owner(conn: AsyncConnection, group_id: int | None) -> None:
+async def lock_owner(conn: AsyncConnection, owner: Owner) -> None:
     """Lock the rules spanning this owner's destinations until the transaction ends."""
-    await _advisory_lock(conn, _OWNER_RULES_LOCK, group_id or 0)
+    await _advisory_lock(conn, _OWNER_RULES_LOCK, owner.key)
 
 
 async def lock_destination(conn: AsyncConnection, destination_id: int) -> None:
@@ -218,27 +262,32 @@ async def lock_destination(conn: AsyncConnection, destination_id: int) -> None:
     await _advisory_lock(conn, _DESTINATION_RULES_LOCK, destination_id)
 
 
-async def taken(
-    conn: AsyncConnection,
-    group_id: int | None,
-    *,
-    name: str | None = None,
-    destination_url: str | None = None,
-    except_id: int | None = None,
+async def name_taken(
+    conn: AsyncConnection, owner: Owner, name: str, except_id: int | None = None
 ) -> bool:
-    """Whether another destination of the same owner already uses this name or URL."""
-    query = sa.select(_dest.c.id).where(_owner(group_id))
-    if name is not None:
-        query = query.where(_dest.c.name == name)
-    if destination_url is not None:
-        query = query.where(_dest.c.destination_url == destination_url)
+    """Whether another destination of the same owner already uses this name."""
+    query = sa.select(_dest.c.id).where(_owned_by(owner), _dest.c.name == name)
     if except_id is not None:
         query = query.where(_dest.c.id != except_id)
     return (await conn.execute(query.limit(1))).first() is not None
 
 
-async def count_active(conn: AsyncConnection, group_id: int | None) -> int:
-    query = sa.select(sa.func.count()).where(_owner(group_id), _dest.c.active.is_(True))
+async def configs_of(
+    conn: AsyncConnection, owner: Owner, category: str, except_id: int | None = None
+) -> list[Mapping[str, Any]]:
+    """The configs of the owner's other destinations of this category (a handful: the
+    uniqueness rules of a category compare config values, which SQL indexes cannot)."""
+    query = sa.select(_dest.c.config).where(_owned_by(owner), _dest.c.category == category)
+    if except_id is not None:
+        query = query.where(_dest.c.id != except_id)
+    return [dict(config or {}) for (config,) in await conn.execute(query)]
+
+
+async def count_active(conn: AsyncConnection, owner: Owner, category: str) -> int:
+    """The owner's active destinations of this category."""
+    query = sa.select(sa.func.count()).where(
+        _owned_by(owner), _dest.c.category == category, _dest.c.active.is_(True)
+    )
     return int((await conn.execute(query)).scalar_one())
 
 
@@ -310,6 +359,41 @@ async def header_key_taken(
     if except_id is not None:
         query = query.where(_headers.c.id != except_id)
     return (await conn.execute(query.limit(1))).first() is not None
+
+
+async def replace_headers(
+    conn: AsyncConnection,
+    box: SecretBox,
+    destination_id: int,
+    wanted: Mapping[str, tuple[str, bool]],
+    now: datetime,
+) -> None:
+    """Make the destination's headers exactly `wanted` ({key: (value, active)}): a key kept
+    keeps its row (and id), the others are deleted or inserted."""
+    existing = {
+        row.key: row.id
+        for row in await conn.execute(
+            sa.select(_headers.c.id, _headers.c.key).where(
+                _headers.c.destination_id == destination_id
+            )
+        )
+    }
+    gone = [header_id for key, header_id in existing.items() if key not in wanted]
+    if gone:
+        await conn.execute(_headers.delete().where(_headers.c.id.in_(gone)))
+    for key, (value, active) in wanted.items():
+        if key in existing:
+            await update_header(conn, box, existing[key], key=None, value=value, active=active)
+        else:
+            await insert_header(
+                conn,
+                box,
+                destination_id=destination_id,
+                key=key,
+                value=value,
+                active=active,
+                now=now,
+            )
 
 
 async def count_headers(conn: AsyncConnection, destination_id: int) -> int:

@@ -149,15 +149,19 @@ idempotency_keys = sa.Table(
 )
 
 # Streaming destinations: a group's when group_id is set, the instance's when it is NULL.
-# Secrets are stored encrypted (see auditwire.crypto).
+# `category` is the kind (http, aws, gcp, ...) and `config` its settings without secrets (an
+# http destination's headers live in streaming_headers: ids of their own, values encrypted).
+# Secrets are stored encrypted (see auditwire.crypto): `secret_token` is an http destination's
+# verification token, an S3 secret access key or a GCP private key.
 streaming_destinations = sa.Table(
     "streaming_destinations",
     metadata,
     _id(),
     _fk("group_id", "namespaces.id", nullable=True),
     sa.Column("name", sa.String(72), nullable=False),
-    sa.Column("destination_url", sa.String(255), nullable=False),
-    sa.Column("verification_token", sa.LargeBinary, nullable=False),
+    sa.Column("category", sa.String(16), nullable=False, server_default="http"),
+    sa.Column("config", Json, nullable=False),
+    sa.Column("secret_token", sa.LargeBinary, nullable=False),
     sa.Column("signing_secret", sa.LargeBinary, nullable=False),
     sa.Column("active", sa.Boolean, nullable=False, default=True),
     sa.Column("created_at", Timestamp, nullable=False),
@@ -194,7 +198,8 @@ streaming_event_type_filters = sa.Table(
     sa.UniqueConstraint("destination_id", "audit_event_type"),
 )
 
-# One per destination: a group (matches it and everything below) or a project.
+# At most five per destination (one through the legacy HTTP API), each a group (matches it
+# and everything below) or a project; a namespace once per destination (checked on write).
 streaming_namespace_filters = sa.Table(
     "streaming_namespace_filters",
     metadata,
@@ -203,7 +208,7 @@ streaming_namespace_filters = sa.Table(
     _fk("group_id", "namespaces.id", nullable=True),
     _fk("project_id", "projects.id", nullable=True),
     sa.Column("created_at", Timestamp, nullable=False),
-    sa.UniqueConstraint("destination_id"),
+    sa.Index(None, "destination_id"),
 )
 
 # The durable outbox: one row per (event, destination) until it is delivered (then deleted).

@@ -1,64 +1,66 @@
-"""The worker's view of destinations: decrypted once, refreshed when their rows change."""
+"""The worker's view of destinations: each one's sink and prepared target, decrypted and
+prepared once, again only when its row changes. Nothing here knows which kind a
+destination is: its category picks the sink (see `streaming.sinks`)."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
+from typing import Any
 
-from multidict import CIMultiDict, CIMultiDictProxy
-from yarl import URL
-
-from auditwire import __version__
 from auditwire.crypto import SecretBox
 from auditwire.domain.retry import Circuit
-from auditwire.domain.signing import signing_key
 from auditwire.errors import StorageError
 from auditwire.store.deliveries import StoredDestination
-from auditwire.streaming.guard import literal_block
-
-TOKEN_HEADER = "X-Gitlab-Event-Streaming-Token"
-EVENT_TYPE_HEADER = "X-Gitlab-Audit-Event-Type"
-USER_AGENT = f"auditwire/{__version__}"
+from auditwire.streaming.sinks import SinkSet
+from auditwire.streaming.sinks.base import Sink
+from auditwire.streaming.sinks.http import SIGNING_SECRET_KEY
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True, repr=False)
 class DestinationConfig:
-    """What a sender needs for one destination. Holds secrets: its repr shows none."""
+    """What the worker needs for one destination. Its target holds secrets: no repr of them."""
 
     id: int
     group_id: int | None
     name: str
-    url: URL
-    headers: CIMultiDictProxy[str]  # every header that is the same for each event
-    signing_key: bytes
-    blocked: str | None  # why the URL's IP literal is refused, when it is
+    category: str
+    sink: Sink[Any]
+    target: Any  # the sink's prepared target
     circuit: Circuit
     fingerprint: tuple[object, ...]
 
     def __repr__(self) -> str:
-        return f"DestinationConfig(id={self.id}, name={self.name!r})"
+        return f"DestinationConfig(id={self.id}, name={self.name!r}, category={self.category!r})"
 
 
-def build_config(
-    stored: StoredDestination, box: SecretBox, *, allow_local: bool
+def prepared_config(stored: StoredDestination, box: SecretBox) -> dict[str, Any]:
+    """The config a sink prepares from: the stored config with the active headers and the
+    signing secret, decrypted."""
+    config: dict[str, Any] = dict(stored.config)
+    if stored.headers:
+        config["headers"] = {
+            key: {"value": box.decrypt(sealed), "active": True} for key, sealed in stored.headers
+        }
+    config[SIGNING_SECRET_KEY] = box.decrypt(stored.signing_secret)
+    return config
+
+
+async def build_config(
+    stored: StoredDestination, box: SecretBox, sinks: SinkSet
 ) -> DestinationConfig:
-    headers: CIMultiDict[str] = CIMultiDict()
-    headers["Content-Type"] = "application/json"
-    headers["User-Agent"] = USER_AGENT
-    for key, sealed in stored.headers:  # a custom Content-Type (or User-Agent) wins
-        headers[key] = box.decrypt(sealed)
-    headers[TOKEN_HEADER] = box.decrypt(stored.verification_token)
-    url = URL(stored.destination_url)
+    """Prepare the destination's target with its kind's sink; ValueError when it cannot be."""
+    sink = await sinks.ensure_started(stored.category)
+    target = sink.prepare(prepared_config(stored, box), box.decrypt(stored.secret_token))
     return DestinationConfig(
         id=stored.id,
         group_id=stored.group_id,
         name=stored.name,
-        url=url,
-        headers=CIMultiDictProxy(headers),
-        signing_key=signing_key(box.decrypt(stored.signing_secret)),
-        blocked=None if allow_local else literal_block(url.host),
+        category=stored.category,
+        sink=sink,
+        target=target,
         circuit=stored.circuit,
         fingerprint=_fingerprint(stored),
     )
@@ -68,8 +70,9 @@ def _fingerprint(stored: StoredDestination) -> tuple[object, ...]:
     # Ciphertexts change whenever a secret or header value is written, so comparing them
     # notices every change without decrypting anything.
     return (
-        stored.destination_url,
-        stored.verification_token,
+        stored.category,
+        stored.config,
+        stored.secret_token,
         stored.signing_secret,
         stored.headers,
         stored.updated_at,
@@ -77,14 +80,14 @@ def _fingerprint(stored: StoredDestination) -> tuple[object, ...]:
 
 
 class DestinationCache:
-    """Active destinations by id; decrypts a destination again only when its row changed."""
+    """Active destinations by id; prepares a destination again only when its row changed."""
 
-    def __init__(self, box: SecretBox, *, allow_local: bool) -> None:
+    def __init__(self, box: SecretBox, sinks: SinkSet) -> None:
         self._box = box
-        self._allow_local = allow_local
+        self._sinks = sinks
         self.by_id: dict[int, DestinationConfig] = {}
 
-    def update(self, rows: list[StoredDestination]) -> None:
+    async def update(self, rows: list[StoredDestination]) -> None:
         fresh: dict[int, DestinationConfig] = {}
         for stored in rows:
             known = self.by_id.get(stored.id)
@@ -92,9 +95,7 @@ class DestinationCache:
                 fresh[stored.id] = replace(known, circuit=stored.circuit)
             else:
                 try:
-                    fresh[stored.id] = build_config(
-                        stored, self._box, allow_local=self._allow_local
-                    )
+                    fresh[stored.id] = await build_config(stored, self._box, self._sinks)
                 except (StorageError, ValueError) as error:  # skip it, keep the others going
                     log.error("destination %s cannot be used: %s", stored.id, error)
         self.by_id = fresh

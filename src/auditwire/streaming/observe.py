@@ -17,7 +17,7 @@ from auditwire.domain.retry import Circuit, CircuitState
 from auditwire.metrics import DELIVERIES, DELIVERY_LATENCY
 from auditwire.store.deliveries import Claimed, Result, Settle
 from auditwire.streaming.destinations import DestinationConfig
-from auditwire.streaming.sender import Attempt
+from auditwire.streaming.sinks.base import Answer
 
 log = logging.getLogger("auditwire.delivery")
 
@@ -50,7 +50,7 @@ def kind_of(config: DestinationConfig) -> DestinationKind:
 def attempted(
     item: Claimed,
     config: DestinationConfig,
-    attempt: Attempt,
+    answer: Answer,
     result: Result,
     started_at: datetime,
     seconds: float,
@@ -71,7 +71,7 @@ def attempted(
         attempted_at=finished,
         duration_ms=duration_ms,
         outcome=outcome,
-        status_code=attempt.status,
+        status_code=answer.status,
         error=error,
     )
     kind = kind_of(config)
@@ -91,7 +91,8 @@ def attempted(
                 "event_id": item.event.id,
                 "event_type": item.event.event_type,
                 "attempt": item.attempts,
-                "status_code": attempt.status,
+                "status_code": answer.status,
+                "category": config.category,
                 "error": error,
                 "outcome": outcome.value,
                 "duration_ms": duration_ms,

@@ -1,4 +1,4 @@
-"""Turn attempts into outcomes and write them in batches, with the audit trail of a 410."""
+"""Turn answers into outcomes and write them in batches, with the audit trail of a 410."""
 
 from __future__ import annotations
 
@@ -6,46 +6,30 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from auditwire.domain.events import (
-    INSTANCE_ENTITY_ID,
-    INSTANCE_ENTITY_PATH,
-    SYSTEM_AUTHOR,
-    EntityType,
-    NewAuditEvent,
-    Target,
-)
-from auditwire.domain.retry import (
-    CircuitPolicy,
-    Outcome,
-    RetryPolicy,
-    classify,
-    expired,
-    next_delay,
-    parse_retry_after,
-)
-from auditwire.services import events as event_service
+from auditwire.domain.destination_events import deactivation_event
+from auditwire.domain.events import NewAuditEvent
+from auditwire.domain.owner import Owner
+from auditwire.domain.retry import CircuitPolicy, RetryPolicy, expired, next_delay
+from auditwire.metrics import EVENTS_RECORDED
 from auditwire.store import deliveries as deliveries_store
 from auditwire.store import namespaces as ns_store
 from auditwire.store.deliveries import Claimed, Deactivated, Result, Settle, Settled
-from auditwire.streaming.sender import Attempt
-
-DEACTIVATION_EVENT = "update_event_streaming_destination"
-GROUP_DESTINATION = "AuditEvents::ExternalAuditEventDestination"
-INSTANCE_DESTINATION = "AuditEvents::InstanceExternalAuditEventDestination"
+from auditwire.streaming.sinks.base import Answer, Verdict
 
 
-def judge(claimed: Claimed, attempt: Attempt, now: datetime, policy: RetryPolicy) -> Result:
-    """The outcome of one attempt: delivered, retried later, failed for good, or gone."""
-    outcome = classify(attempt.status)
+def judge(claimed: Claimed, answer: Answer, now: datetime, policy: RetryPolicy) -> Result:
+    """The outcome of one attempt, whatever the kind: delivered, retried later, failed for
+    good (refused, or past the maximum age), or gone."""
     base = (claimed.delivery_id, claimed.destination_id)
-    if outcome is Outcome.DELIVERED:
+    verdict = answer.verdict
+    if verdict is Verdict.DELIVERED:
         return Result(*base, Settle.DELIVERED, probe=claimed.probe)
-    if outcome is Outcome.GONE:
-        return Result(*base, Settle.GONE, error="410 Gone", probe=claimed.probe)
-    error = attempt.error or f"HTTP {attempt.status}"
-    if expired(claimed.created_at, now, policy):
+    error = answer.detail or (f"HTTP {answer.status}" if answer.status else "failed")
+    if verdict is Verdict.GONE:
+        return Result(*base, Settle.GONE, error=error, probe=claimed.probe)
+    if verdict is Verdict.REFUSED or expired(claimed.created_at, now, policy):
         return Result(*base, Settle.FAILED, error=error, probe=claimed.probe)
-    delay = next_delay(claimed.attempts, parse_retry_after(attempt.retry_after, now), policy)
+    delay = next_delay(claimed.attempts, answer.retry_after, policy)
     return Result(
         *base, Settle.RETRY, at=now + timedelta(seconds=delay), error=error, probe=claimed.probe
     )
@@ -58,33 +42,16 @@ async def write_outcomes(
     in the same transaction, like any other change to a destination."""
     settled = await deliveries_store.record_outcomes(conn, results, now, policy)
     for destination in settled.deactivated:
-        await event_service.record(conn, [await _deactivation_event(conn, destination)])
+        event = await _deactivation_event(conn, destination)
+        recorded = await deliveries_store.record_events(conn, [event], now)
+        for entity_type in {e.entity_type for e in recorded}:
+            EVENTS_RECORDED.labels(entity_type).inc()
     return settled
 
 
 async def _deactivation_event(conn: AsyncConnection, destination: Deactivated) -> NewAuditEvent:
-    message = "Changed active from true to false: the destination answered 410 Gone"
-    details = {"change": "active", "from": True, "to": False}
-    if destination.group_id is None:
-        return NewAuditEvent(
-            event_type=DEACTIVATION_EVENT,
-            author=SYSTEM_AUTHOR,
-            entity_type=EntityType.INSTANCE,
-            entity_id=INSTANCE_ENTITY_ID,
-            entity_path=INSTANCE_ENTITY_PATH,
-            target=Target(destination.id, INSTANCE_DESTINATION, destination.name),
-            custom_message=message,
-            details=details,
-        )
-    group = await ns_store.get_group(conn, destination.group_id)
-    return NewAuditEvent(
-        event_type=DEACTIVATION_EVENT,
-        author=SYSTEM_AUTHOR,
-        entity_type=EntityType.GROUP,
-        entity_id=destination.group_id,
-        entity_path=group.full_path if group else "",
-        target=Target(destination.id, GROUP_DESTINATION, destination.name),
-        custom_message=message,
-        details=details,
-        root_group_id=destination.group_id,
-    )
+    owner = Owner.instance()
+    if destination.group_id is not None:
+        group = await ns_store.get_group(conn, destination.group_id)
+        owner = Owner.of(group) if group is not None else owner
+    return deactivation_event(owner, destination.id, destination.name, destination.category)

@@ -23,8 +23,9 @@ from auditwire.store.deliveries import Claimed, Result, Settle, Settled
 from auditwire.streaming import observe
 from auditwire.streaming.destinations import DestinationCache, DestinationConfig
 from auditwire.streaming.prune import AttemptPruner
-from auditwire.streaming.sender import Attempt, Sender
 from auditwire.streaming.settle import judge, write_outcomes
+from auditwire.streaming.sinks import SinkSet, SinkSettings
+from auditwire.streaming.sinks.base import Answer, Verdict
 from auditwire.streaming.wakeup import listen
 
 REFRESH_INTERVAL = 0.5  # seconds between re-reads of the destinations' rows
@@ -42,16 +43,12 @@ class DeliveryWorker:
     """Delivers pending deliveries until stopped. `start()` then `stop()`; both idempotent."""
 
     def __init__(
-        self, settings: Settings, store: Store, box: SecretBox, *, sender: Sender | None = None
+        self, settings: Settings, store: Store, box: SecretBox, *, sinks: SinkSet | None = None
     ) -> None:
         self._settings = settings
         self._store = store
-        self._cache = DestinationCache(box, allow_local=settings.allow_local_requests)
-        self._sender = sender or Sender(
-            timeout=settings.delivery_timeout,
-            connections=settings.delivery_concurrency,
-            allow_local_requests=settings.allow_local_requests,
-        )
+        self._sinks = sinks or SinkSet(sink_settings(settings))
+        self._cache = DestinationCache(box, self._sinks)
         self._retry = RetryPolicy(
             settings.delivery_retry_base, settings.delivery_retry_max, settings.delivery_max_age
         )
@@ -88,7 +85,7 @@ class DeliveryWorker:
         if self._claimer is not None:
             return
         loop = asyncio.get_running_loop()
-        await self._sender.start()
+        await self._sinks.start()
         # Commits may happen on another thread's loop (a server in a thread): hop safely.
         self._remove_hook = deliveries_store.on_outbox_commit(
             self._store, lambda: loop.call_soon_threadsafe(self._wake.set)
@@ -130,7 +127,7 @@ class DeliveryWorker:
             with suppress(asyncio.CancelledError):
                 await self._listener
         await self._pruner.stop()
-        await self._sender.close()
+        await self._sinks.close()
         if callable(self._remove_hook):
             self._remove_hook()
 
@@ -183,7 +180,7 @@ class DeliveryWorker:
             return
         async with self._store.read() as conn:
             rows = await deliveries_store.load_destinations(conn)
-        self._cache.update(rows)
+        await self._cache.update(rows)
         self._refresh_due = loop.time() + REFRESH_INTERVAL
         for destination_id, queue in self._queued.items():
             if queue and destination_id not in self._cache.by_id:  # deactivated or destroyed
@@ -347,13 +344,14 @@ class DeliveryWorker:
             if config is None:  # created after our last refresh: send it on the next claim
                 return
             started_at, started = utcnow(), asyncio.get_running_loop().time()
-            attempt = await self._sender.send(config, item.event.id, item.event.event_type, body)
-            result = judge(item, attempt, utcnow(), self._retry)
+            answer = await config.sink.send(config.target, item.event, body)
+            result = judge(item, answer, utcnow(), self._retry)
             seconds = asyncio.get_running_loop().time() - started
-            result = observe.attempted(item, config, attempt, result, started_at, seconds)
+            result = observe.attempted(item, config, answer, result, started_at, seconds)
         except Exception as error:  # a bug must not lose the delivery: retry it later
             log.exception("delivering %s failed unexpectedly", item.delivery_id)
-            result = judge(item, Attempt(None, error=type(error).__name__), utcnow(), self._retry)
+            failed = Answer(Verdict.RETRY, detail=type(error).__name__)
+            result = judge(item, failed, utcnow(), self._retry)
         finally:
             self._in_flight[item.destination_id] -= 1
             self._total_in_flight -= 1
@@ -415,3 +413,14 @@ class DeliveryWorker:
             self._release_queued(gone.id)
             log.warning("destination %s answered 410 Gone and was deactivated", gone.id)
         self._wake.set()
+
+
+def sink_settings(settings: Settings) -> SinkSettings:
+    """What every sink is built with, from the settings (read here, in one place)."""
+    return SinkSettings(
+        timeout=settings.delivery_timeout,
+        connections=settings.delivery_concurrency,
+        allow_local_requests=settings.allow_local_requests,
+        gcp_token_url=settings.gcp_token_url,
+        gcp_logging_url=settings.gcp_logging_url,
+    )

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from auditwire.config import Plan
 from auditwire.domain.events import utcnow
 from auditwire.domain.namespaces import AccessLevel
+from auditwire.domain.owner import Owner, OwnerKind
 from auditwire.domain.tokens import Scope
 from auditwire.errors import Forbidden
 from auditwire.services.container import Services
@@ -92,9 +93,13 @@ async def build_world(role: str, services: Services, make_account: MakeAccount) 
         owner_actor, group_path="acme", destination_url="https://siem.example.com/a"
     )
     header = await dest.create_header(
-        owner_actor, destination.id, instance=False, key="Authorization", value="Bearer s3cret"
+        owner_actor,
+        destination.id,
+        kind=OwnerKind.GROUP,
+        key="Authorization",
+        value="Bearer s3cret",
     )
-    await dest.add_event_types(owner_actor, destination.id, ["group_created"], instance=False)
+    await dest.add_event_types(owner_actor, destination.id, ["group_created"], kind=OwnerKind.GROUP)
     namespace_filter = await dest.add_namespace_filter(
         owner_actor, destination.id, group_path="acme/team"
     )
@@ -102,9 +107,13 @@ async def build_world(role: str, services: Services, make_account: MakeAccount) 
         admin_actor, destination_url="https://siem.example.com/instance"
     )
     instance_header = await dest.create_header(
-        admin_actor, instance.id, instance=True, key="Authorization", value="Bearer s3cret"
+        admin_actor,
+        instance.id,
+        kind=OwnerKind.INSTANCE,
+        key="Authorization",
+        value="Bearer s3cret",
     )
-    await dest.add_event_types(admin_actor, instance.id, ["user_created"], instance=True)
+    await dest.add_event_types(admin_actor, instance.id, ["user_created"], kind=OwnerKind.INSTANCE)
 
     account: Account | None
     if role == "anonymous":
@@ -357,7 +366,7 @@ async def test_every_mutation_is_allowed_or_refused_for_each_role(
     async with services.store.read() as conn:
         group = await find_group(conn, "acme")
         assert group is not None
-        owner_view = await dest_store.list_destinations(conn, services.box, group.id)
+        owner_view = await dest_store.list_destinations(conn, services.box, Owner.of(group))
     if role not in GROUP_MANAGERS:
         assert [d.name for d in owner_view] == [owner_view[0].name]
         assert [h.key for h in owner_view[0].headers] == ["Authorization"]
@@ -477,7 +486,7 @@ async def test_delivery_health_and_steering_are_for_destination_managers_only(
                     conn,
                     destination_id,
                     utcnow(),
-                    destination_url=f"{receiver.url}/{destination_id}",
+                    config={"url": f"{receiver.url}/{destination_id}"},
                 )
         for index, operation in enumerate(DELIVERY_OPERATIONS):
             client_id = f"d{index}"
@@ -503,9 +512,9 @@ async def test_delivery_health_and_steering_are_for_destination_managers_only(
     for destination_id, instance in ((group_id, False), (instance_id, True)):
         may = role in GROUP_MANAGERS if not instance else role in ADMINISTRATORS
         try:
-            health = await services.delivery.health(actor, destination_id, instance=instance)
+            health = await services.delivery.health(actor, destination_id, kind=_kind(instance))
             attempts = await services.delivery.attempts(
-                actor, destination_id, instance=instance, limit=10
+                actor, destination_id, kind=_kind(instance), limit=10
             )
         except Forbidden as error:
             assert not may, role
@@ -529,3 +538,7 @@ async def test_delivery_health_and_steering_are_for_destination_managers_only(
     assert len(steering) == 2 * expected_tests  # and recorded no replay or retry
     if world.account is not None:
         assert {row.author_id for row in steering} <= {world.account.user.id}
+
+
+def _kind(instance: bool) -> OwnerKind:
+    return OwnerKind.INSTANCE if instance else OwnerKind.GROUP

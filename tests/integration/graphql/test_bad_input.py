@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from auditwire.domain.owner import OwnerKind
 from auditwire.services.container import Services
 from auditwire.services.context import Actor
 from tests.conftest import Account, MakeAccount
@@ -132,7 +133,11 @@ async def test_owner_cannot_touch_another_groups_destination(
         Actor(rival.user), group_path="globex", destination_url="https://siem.example.com/g"
     )
     header = await services.destinations.create_header(
-        Actor(rival.user), theirs.id, instance=False, key="Authorization", value="their secret"
+        Actor(rival.user),
+        theirs.id,
+        kind=OwnerKind.GROUP,
+        key="Authorization",
+        value="their secret",
     )
     attempts = [
         (UPDATE, {"id": destination_gid(theirs.id), "name": "mine now"}),
@@ -312,10 +317,10 @@ async def test_header_update_keeps_keys_unique_and_never_the_token_header(
 ) -> None:
     actor = Actor(acme.owner.user)
     first = await services.destinations.create_header(
-        actor, acme.destination.id, instance=False, key="A", value="1"
+        actor, acme.destination.id, kind=OwnerKind.GROUP, key="A", value="1"
     )
     await services.destinations.create_header(
-        actor, acme.destination.id, instance=False, key="B", value="2"
+        actor, acme.destination.id, kind=OwnerKind.GROUP, key="B", value="2"
     )
     header_id = gid("AuditEvents::Streaming::Header", first.id)
     taken = payload(

@@ -9,6 +9,7 @@ import asyncio
 from collections.abc import Awaitable
 
 from auditwire.domain import destinations as rules
+from auditwire.domain.owner import OwnerKind
 from auditwire.errors import InvalidInput
 from auditwire.services.container import Services
 from auditwire.services.context import Actor
@@ -77,7 +78,9 @@ async def test_one_header_key_added_at_once_is_taken_by_exactly_one(
     actor, svc = Actor(acme.owner.user), services.destinations
     outcomes = await _at_once(
         [
-            svc.create_header(actor, acme.destination.id, instance=False, key="X-Env", value=v)
+            svc.create_header(
+                actor, acme.destination.id, kind=OwnerKind.GROUP, key="X-Env", value=v
+            )
             for v in NAMES
         ]
     )
@@ -91,7 +94,9 @@ async def test_the_header_limit_holds_when_headers_are_added_at_once(
     extra = 4
     outcomes = await _at_once(
         [
-            svc.create_header(actor, acme.destination.id, instance=False, key=f"X-{n}", value="v")
+            svc.create_header(
+                actor, acme.destination.id, kind=OwnerKind.GROUP, key=f"X-{n}", value="v"
+            )
             for n in range(rules.MAX_HEADERS + extra)
         ]
     )
@@ -104,7 +109,7 @@ async def test_one_event_type_filter_added_at_once_is_taken_by_exactly_one(
     actor, svc = Actor(acme.owner.user), services.destinations
     outcomes = await _at_once(
         [
-            svc.add_event_types(actor, acme.destination.id, ["user_created"], instance=False)
+            svc.add_event_types(actor, acme.destination.id, ["user_created"], kind=OwnerKind.GROUP)
             for _ in range(ATTEMPTS)
         ]
     )

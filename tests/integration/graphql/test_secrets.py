@@ -40,17 +40,15 @@ async def test_secrets_are_ciphertext_in_the_database_and_absent_from_events(
     assert header["data"]["auditEventsStreamingHeadersCreate"]["header"]["value"] == HEADER_VALUE
 
     async with services.store.read() as conn:
-        row = (
-            await conn.execute(
-                sa.select(streaming_destinations).where(
-                    streaming_destinations.c.destination_url == "https://siem.example.com/secret"
-                )
-            )
-        ).one()
+        [row] = [
+            r
+            for r in await conn.execute(sa.select(streaming_destinations))
+            if r.config["url"] == "https://siem.example.com/secret"
+        ]
         header_row = (await conn.execute(sa.select(streaming_headers))).one()
         events = list(await conn.execute(sa.select(audit_events)))
 
-    sealed = [bytes(row.verification_token), bytes(row.signing_secret), bytes(header_row.value)]
+    sealed = [bytes(row.secret_token), bytes(row.signing_secret), bytes(header_row.value)]
     for plaintext, stored in zip([TOKEN, signing_secret, HEADER_VALUE], sealed, strict=True):
         assert plaintext.encode() not in stored
         assert services.box.decrypt(stored) == plaintext

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from auditwire.domain.delivery_log import AttemptOutcome, AttemptRecord
 from auditwire.domain.events import utcnow
+from auditwire.domain.owner import OwnerKind
 from auditwire.services.container import Services
 from auditwire.store.attempts import insert_attempts
 from tests.integration.ops.conftest import DestinationView, Owned
@@ -134,7 +135,7 @@ async def test_a_deactivated_destination_is_inactive_and_keeps_its_backlog(
     )
     await record(services, [group_event(owned.group.id, "acme")])
     await services.destinations.update_destination(
-        owned.actor, destination.id, instance=False, active=False
+        owned.actor, destination.id, kind=OwnerKind.GROUP, active=False
     )
     health = (await destination_view())["health"]
     assert health["state"] == "INACTIVE"

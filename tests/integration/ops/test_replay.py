@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from auditwire.domain.events import utcnow
+from auditwire.domain.owner import OwnerKind
 from auditwire.services import delivery as delivery_service
 from auditwire.services.container import Services
 from auditwire.store.schema import audit_events, deliveries
@@ -76,7 +77,7 @@ async def test_a_replay_after_an_outage_redelivers_exactly_the_window_once(
             owned.actor, group_path="acme", destination_url=receiver.url, name="siem"
         )
         await services.destinations.add_event_types(
-            owned.actor, destination.id, [WANTED], instance=False
+            owned.actor, destination.id, [WANTED], kind=OwnerKind.GROUP
         )
         before_window = await record(services, [at(group_event(owned.group.id, "acme", WANTED), 5)])
         in_window = await record(
@@ -186,7 +187,7 @@ async def test_retry_failed_requeues_the_deliveries_that_failed_for_good(
             owned.actor, group_path="acme", destination_url=receiver.url, name="siem"
         )
         await services.destinations.add_event_types(
-            owned.actor, destination.id, [WANTED], instance=False
+            owned.actor, destination.id, [WANTED], kind=OwnerKind.GROUP
         )
         async with services.store.write() as conn:  # the creation event's, sent before filters
             await conn.execute(deliveries.delete())

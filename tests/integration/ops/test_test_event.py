@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from aiohttp import web
 from standardwebhooks import Webhook
 
+from auditwire.domain.owner import OwnerKind
 from auditwire.services.container import Services
 from auditwire.services.context import Actor
 from auditwire.store.schema import audit_events, deliveries
@@ -57,7 +58,7 @@ async def test_the_test_mutation_reports_401_from_a_receiver_that_rejects_the_to
             verification_token=TOKEN,
         )
         await services.destinations.create_header(
-            owned.actor, destination.id, instance=False, key="X-Team", value="blue"
+            owned.actor, destination.id, kind=OwnerKind.GROUP, key="X-Team", value="blue"
         )
         variables = {"id": destination_gid(destination.id)}
         refused = await graphql(TEST, variables, as_=owned.owner)

@@ -35,11 +35,11 @@ async def test_route_matches_selects_exactly_what_fan_out_matches(services: Serv
         Route(1, None),
         Route(2, root),
         Route(3, root, frozenset({"group_created", "project_created"})),
-        Route(4, root, namespace_path="acme/team_a"),
-        Route(5, root, frozenset({"group_created"}), namespace_path="acme/team_a"),
-        Route(6, root, project_id=22),
+        Route(4, root, namespace_paths=("acme/team_a",)),
+        Route(5, root, frozenset({"group_created"}), namespace_paths=("acme/team_a",)),
+        Route(6, root, project_ids=(22,)),
         Route(7, None, frozenset({"user_created"})),
-        Route(8, other, namespace_path="elsewhere"),
+        Route(8, other, namespace_paths=("elsewhere",)),
     ]
     async with services.store.read() as conn:
         stored = [event_from_row(r) for r in await conn.execute(sa.select(audit_events))]

@@ -14,7 +14,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from auditwire.config import Plan
+from auditwire.domain.categories import HTTP
 from auditwire.domain.events import Author, EntityType, NewAuditEvent, Target
+from auditwire.domain.owner import Owner
 from auditwire.domain.signing import new_signing_secret
 from auditwire.services import events as event_service
 from auditwire.services.container import Services
@@ -67,13 +69,15 @@ async def add_destination(
     token = secrets.token_urlsafe(18)[:24]
     secret = new_signing_secret()
     async with services.store.write() as conn:
+        group = await ns_store.get_group(conn, group_id) if group_id is not None else None
         destination_id = await dest_store.insert_destination(
             conn,
             services.box,
-            group_id=group_id,
+            owner=Owner.of(group) if group is not None else Owner.instance(),
+            category=HTTP,
             name=f"Destination_{secrets.token_hex(8)}",
-            destination_url=url,
-            verification_token=token,
+            config={"url": url},
+            secret_token=token,
             signing_secret=secret,
             now=_now(),
         )

@@ -10,6 +10,7 @@ import strawberry
 from auditwire.api.graphql._mutation import actor, attempt, given
 from auditwire.api.graphql.context import Info
 from auditwire.api.graphql.ids import DestinationID, InstanceDestinationID
+from auditwire.domain.owner import OwnerKind
 from auditwire.services.delivery import DeliveryService
 
 
@@ -99,11 +100,9 @@ class RetryFailedPayload:
 
 
 async def _test(
-    info: Info, destination_id: int, client_id: str | None, instance: bool
+    info: Info, destination_id: int, client_id: str | None, kind: OwnerKind
 ) -> TestPayload:
-    sent, errors = await attempt(
-        delivery(info).send_test(actor(info), destination_id, instance=instance)
-    )
+    sent, errors = await attempt(delivery(info).send_test(actor(info), destination_id, kind=kind))
     return TestPayload(
         client_mutation_id=client_id,
         errors=errors,
@@ -115,13 +114,13 @@ async def _test(
 
 
 async def _replay(
-    info: Info, input: ReplayInput | InstanceReplayInput, instance: bool
+    info: Info, input: ReplayInput | InstanceReplayInput, kind: OwnerKind
 ) -> ReplayPayload:
     queued, errors = await attempt(
         delivery(info).replay(
             actor(info),
             input.destination_id,
-            instance=instance,
+            kind=kind,
             created_after=input.created_after,
             created_before=input.created_before,
         )
@@ -132,10 +131,10 @@ async def _replay(
 
 
 async def _retry(
-    info: Info, destination_id: int, client_id: str | None, instance: bool
+    info: Info, destination_id: int, client_id: str | None, kind: OwnerKind
 ) -> RetryFailedPayload:
     queued, errors = await attempt(
-        delivery(info).retry_failed(actor(info), destination_id, instance=instance)
+        delivery(info).retry_failed(actor(info), destination_id, kind=kind)
     )
     return RetryFailedPayload(client_mutation_id=client_id, errors=errors, queued_count=queued)
 
@@ -147,14 +146,18 @@ class DeliveryMutations:
         description="Send one test event to a group's streaming destination right away.",
     )
     async def test(self, info: Info, input: TestInput) -> TestPayload | None:
-        return await _test(info, input.destination_id, given(input.client_mutation_id), False)
+        return await _test(
+            info, input.destination_id, given(input.client_mutation_id), OwnerKind.GROUP
+        )
 
     @strawberry.mutation(
         name="auditEventsStreamingDestinationInstanceTest",
         description="Send one test event to an instance streaming destination right away.",
     )
     async def instance_test(self, info: Info, input: InstanceTestInput) -> TestPayload | None:
-        return await _test(info, input.destination_id, given(input.client_mutation_id), True)
+        return await _test(
+            info, input.destination_id, given(input.client_mutation_id), OwnerKind.INSTANCE
+        )
 
     @strawberry.mutation(
         name="auditEventsStreamingDestinationReplay",
@@ -162,7 +165,7 @@ class DeliveryMutations:
         "match the destination's filters for delivery again.",
     )
     async def replay(self, info: Info, input: ReplayInput) -> ReplayPayload | None:
-        return await _replay(info, input, False)
+        return await _replay(info, input, OwnerKind.GROUP)
 
     @strawberry.mutation(
         name="auditEventsStreamingDestinationInstanceReplay",
@@ -170,14 +173,16 @@ class DeliveryMutations:
         "the instance destination's filters for delivery again.",
     )
     async def instance_replay(self, info: Info, input: InstanceReplayInput) -> ReplayPayload | None:
-        return await _replay(info, input, True)
+        return await _replay(info, input, OwnerKind.INSTANCE)
 
     @strawberry.mutation(
         name="auditEventsStreamingDestinationRetryFailed",
         description="Queue the failed deliveries of a group's streaming destination again.",
     )
     async def retry_failed(self, info: Info, input: RetryFailedInput) -> RetryFailedPayload | None:
-        return await _retry(info, input.destination_id, given(input.client_mutation_id), False)
+        return await _retry(
+            info, input.destination_id, given(input.client_mutation_id), OwnerKind.GROUP
+        )
 
     @strawberry.mutation(
         name="auditEventsStreamingDestinationInstanceRetryFailed",
@@ -186,4 +191,6 @@ class DeliveryMutations:
     async def instance_retry_failed(
         self, info: Info, input: InstanceRetryFailedInput
     ) -> RetryFailedPayload | None:
-        return await _retry(info, input.destination_id, given(input.client_mutation_id), True)
+        return await _retry(
+            info, input.destination_id, given(input.client_mutation_id), OwnerKind.INSTANCE
+        )

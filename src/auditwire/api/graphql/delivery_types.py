@@ -22,6 +22,7 @@ from auditwire.api.graphql.pagination import (
 )
 from auditwire.domain.delivery_log import AttemptOutcome, AttemptRecord, HealthState
 from auditwire.domain.events import as_utc, format_timestamp
+from auditwire.domain.owner import OwnerKind
 from auditwire.errors import InvalidInput
 
 
@@ -105,9 +106,9 @@ class DeliveryAttemptType:
         )
 
 
-async def health(info: Info, destination_id: int, *, instance: bool) -> DestinationHealthType:
+async def health(info: Info, destination_id: int, *, kind: OwnerKind) -> DestinationHealthType:
     found = await info.context.services.delivery.health(
-        info.context.actor, destination_id, instance=instance
+        info.context.actor, destination_id, kind=kind
     )
     return DestinationHealthType(
         state=found.state,
@@ -124,7 +125,7 @@ async def deliveries(
     info: Info,
     destination_id: int,
     *,
-    instance: bool,
+    kind: OwnerKind,
     first: int | None,
     after: str | None,
     outcome: AttemptOutcome | None,
@@ -137,7 +138,7 @@ async def deliveries(
     found = await info.context.services.delivery.attempts(
         info.context.actor,
         destination_id,
-        instance=instance,
+        kind=kind,
         limit=size + 1,
         before_id=before_id,
         outcome=outcome,

@@ -14,6 +14,7 @@ from auditwire.api.graphql._mutation import (
 from auditwire.api.graphql.context import Info
 from auditwire.api.graphql.ids import InstanceDestinationID, InstanceHeaderID
 from auditwire.api.graphql.types import InstanceDestinationType, InstanceHeaderType
+from auditwire.domain.owner import OwnerKind
 
 
 @strawberry.input(name="InstanceExternalAuditEventDestinationCreateInput")
@@ -159,7 +160,7 @@ class InstanceMutations:
             destinations(info).update_destination(
                 actor(info),
                 input.id,
-                instance=True,
+                kind=OwnerKind.INSTANCE,
                 destination_url=given(input.destination_url),
                 name=given(input.name),
                 active=given(input.active),
@@ -178,7 +179,7 @@ class InstanceMutations:
         self, info: Info, input: InstanceDestinationDestroyInput
     ) -> InstanceDestinationDestroyPayload | None:
         _, errors = await attempt(
-            destinations(info).destroy_destination(actor(info), input.id, instance=True)
+            destinations(info).destroy_destination(actor(info), input.id, kind=OwnerKind.INSTANCE)
         )
         return InstanceDestinationDestroyPayload(
             client_mutation_id=given(input.client_mutation_id), errors=errors
@@ -192,7 +193,7 @@ class InstanceMutations:
             destinations(info).create_header(
                 actor(info),
                 input.destination_id,
-                instance=True,
+                kind=OwnerKind.INSTANCE,
                 key=input.key,
                 value=input.value,
                 active=input.active,
@@ -212,7 +213,7 @@ class InstanceMutations:
             destinations(info).update_header(
                 actor(info),
                 input.header_id,
-                instance=True,
+                kind=OwnerKind.INSTANCE,
                 key=given(input.key),
                 value=given(input.value),
                 active=given(input.active),
@@ -229,7 +230,7 @@ class InstanceMutations:
         self, info: Info, input: InstanceHeaderDestroyInput
     ) -> InstanceHeaderDestroyPayload | None:
         _, errors = await attempt(
-            destinations(info).destroy_header(actor(info), input.header_id, instance=True)
+            destinations(info).destroy_header(actor(info), input.header_id, kind=OwnerKind.INSTANCE)
         )
         return InstanceHeaderDestroyPayload(
             client_mutation_id=given(input.client_mutation_id), errors=errors
@@ -242,7 +243,7 @@ class InstanceMutations:
         require_event_types(input.event_type_filters)
         added, errors = await attempt(
             destinations(info).add_event_types(
-                actor(info), input.destination_id, input.event_type_filters, instance=True
+                actor(info), input.destination_id, input.event_type_filters, kind=OwnerKind.INSTANCE
             )
         )
         return InstanceEventsAddPayload(
@@ -258,7 +259,7 @@ class InstanceMutations:
         require_event_types(input.event_type_filters)
         _, errors = await attempt(
             destinations(info).remove_event_types(
-                actor(info), input.destination_id, input.event_type_filters, instance=True
+                actor(info), input.destination_id, input.event_type_filters, kind=OwnerKind.INSTANCE
             )
         )
         return InstanceEventsRemovePayload(

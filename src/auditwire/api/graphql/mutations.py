@@ -15,6 +15,7 @@ from auditwire.api.graphql._mutation import (
 from auditwire.api.graphql.context import Info
 from auditwire.api.graphql.ids import DestinationID, HeaderID, NamespaceFilterID
 from auditwire.api.graphql.types import DestinationType, HeaderType, NamespaceFilterType
+from auditwire.domain.owner import OwnerKind
 
 ONE_NAMESPACE = "One and only one of [groupPath, projectPath] arguments is required."
 
@@ -197,7 +198,7 @@ class GroupMutations:
             destinations(info).update_destination(
                 actor(info),
                 input.id,
-                instance=False,
+                kind=OwnerKind.GROUP,
                 destination_url=given(input.destination_url),
                 name=given(input.name),
                 active=given(input.active),
@@ -216,7 +217,7 @@ class GroupMutations:
         self, info: Info, input: DestinationDestroyInput
     ) -> DestinationDestroyPayload | None:
         _, errors = await attempt(
-            destinations(info).destroy_destination(actor(info), input.id, instance=False)
+            destinations(info).destroy_destination(actor(info), input.id, kind=OwnerKind.GROUP)
         )
         return DestinationDestroyPayload(
             client_mutation_id=given(input.client_mutation_id), errors=errors
@@ -230,7 +231,7 @@ class GroupMutations:
             destinations(info).create_header(
                 actor(info),
                 input.destination_id,
-                instance=False,
+                kind=OwnerKind.GROUP,
                 key=input.key,
                 value=input.value,
                 active=input.active,
@@ -250,7 +251,7 @@ class GroupMutations:
             destinations(info).update_header(
                 actor(info),
                 input.header_id,
-                instance=False,
+                kind=OwnerKind.GROUP,
                 key=given(input.key),
                 value=given(input.value),
                 active=given(input.active),
@@ -267,7 +268,7 @@ class GroupMutations:
         self, info: Info, input: HeaderDestroyInput
     ) -> HeaderDestroyPayload | None:
         _, errors = await attempt(
-            destinations(info).destroy_header(actor(info), input.header_id, instance=False)
+            destinations(info).destroy_header(actor(info), input.header_id, kind=OwnerKind.GROUP)
         )
         return HeaderDestroyPayload(
             client_mutation_id=given(input.client_mutation_id), errors=errors
@@ -278,7 +279,7 @@ class GroupMutations:
         require_event_types(input.event_type_filters)
         added, errors = await attempt(
             destinations(info).add_event_types(
-                actor(info), input.destination_id, input.event_type_filters, instance=False
+                actor(info), input.destination_id, input.event_type_filters, kind=OwnerKind.GROUP
             )
         )
         return EventsAddPayload(
@@ -294,7 +295,7 @@ class GroupMutations:
         require_event_types(input.event_type_filters)
         _, errors = await attempt(
             destinations(info).remove_event_types(
-                actor(info), input.destination_id, input.event_type_filters, instance=False
+                actor(info), input.destination_id, input.event_type_filters, kind=OwnerKind.GROUP
             )
         )
         return EventsRemovePayload(

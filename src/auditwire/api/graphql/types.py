@@ -13,6 +13,7 @@ from auditwire.api.graphql.pagination import Connection, connection
 from auditwire.domain.delivery_log import AttemptOutcome
 from auditwire.domain.destinations import Destination, Header, NamespaceFilter
 from auditwire.domain.namespaces import Group, Project, User
+from auditwire.domain.owner import OwnerKind
 
 First = Annotated[
     int | None, strawberry.argument(description="Returns the first _n_ elements from the list.")
@@ -142,7 +143,7 @@ class _DestinationFields:
     """Fields group and instance destinations share; each subclass adds its own id and links."""
 
     destination: strawberry.Private[Destination]
-    is_instance: ClassVar[bool] = False
+    kind: ClassVar[OwnerKind] = OwnerKind.GROUP
 
     @strawberry.field(description="Name of the external destination to send audit events to.")
     def name(self) -> str:
@@ -173,7 +174,7 @@ class _DestinationFields:
 
     @strawberry.field(description="How delivery to the destination is going.")
     async def health(self, info: Info) -> DestinationHealthType:
-        return await delivery_types.health(info, self.destination.id, instance=self.is_instance)
+        return await delivery_types.health(info, self.destination.id, kind=self.kind)
 
     @strawberry.field(description="Recent delivery attempts to the destination, newest first.")
     async def deliveries(
@@ -182,7 +183,7 @@ class _DestinationFields:
         return await delivery_types.deliveries(
             info,
             self.destination.id,
-            instance=self.is_instance,
+            kind=self.kind,
             first=first,
             after=after,
             outcome=outcome,
@@ -223,14 +224,19 @@ class DestinationType(_DestinationFields):
 
     @strawberry.field(description="How delivery to the destination is going.")
     async def health(self, info: Info) -> DestinationHealthType:
-        return await delivery_types.health(info, self.destination.id, instance=False)
+        return await delivery_types.health(info, self.destination.id, kind=OwnerKind.GROUP)
 
     @strawberry.field(description="Recent delivery attempts to the destination, newest first.")
     async def deliveries(
         self, info: Info, first: First = None, after: After = None, outcome: OutcomeFilter = None
     ) -> Connection[DeliveryAttemptType]:
         return await delivery_types.deliveries(
-            info, self.destination.id, instance=False, first=first, after=after, outcome=outcome
+            info,
+            self.destination.id,
+            kind=OwnerKind.GROUP,
+            first=first,
+            after=after,
+            outcome=outcome,
         )
 
     @strawberry.field(description="Group the destination belongs to.")
@@ -247,7 +253,7 @@ class DestinationType(_DestinationFields):
     description="Represents an external resource to send instance audit events to.",
 )
 class InstanceDestinationType(_DestinationFields):
-    is_instance = True
+    kind = OwnerKind.INSTANCE
 
     @strawberry.field(description="ID of the destination.")
     def id(self) -> strawberry.ID:
