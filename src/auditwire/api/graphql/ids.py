@@ -98,7 +98,7 @@ def parse_any_destination(value: object) -> AnyDestinationID:
     model = text[len(GID_PREFIX) :].rpartition("/")[0] if text.startswith(GID_PREFIX) else ""
     kind = DESTINATION_MODELS.get(model)
     if kind is None:
-        parse_gid(text, DESTINATION)  # not a global ID at all: GitLab's words for that
+        parse_gid(text, model)  # not a global ID at all: GitLab's words for that
         raise ValueError(f'"{text}" does not represent an audit event streaming destination')
     return AnyDestinationID(parse_gid(text, model), kind, model)
 
