@@ -40,7 +40,7 @@ mutation($id: AuditEventsExternalAuditEventDestinationID!) {
   externalAuditEventDestinationDestroy(input: {id: $id}) { errors } }
 """
 REPLAY = """
-mutation($id: AuditEventsExternalAuditEventDestinationID!) {
+mutation($id: AuditEventsStreamingDestinationID!) {
   auditEventsStreamingDestinationReplay(input: {destinationId: $id,
     createdAfter: "2020-01-01T00:00:00Z", createdBefore: "2030-01-01T00:00:00Z"}) {
   errors queuedCount } }

@@ -31,6 +31,45 @@ EXPECTED = {
     "auditEventsStreamingDestinationInstanceEventsRemove": "event_type_filters_deleted",
     "auditEventsStreamingInstanceHeadersDestroy": "audit_events_streaming_instance_headers_destroy",
     "instanceExternalAuditEventDestinationDestroy": "destroy_instance_event_streaming_destination",
+    # The consolidated API and the per-kind families, each under its own event types.
+    "googleCloudLoggingConfigurationUpdate": "google_cloud_logging_configuration_updated",
+    "auditEventsAmazonS3ConfigurationUpdate": "amazon_s3_configuration_updated",
+    "groupAuditEventStreamingDestinationsUpdate": "updated_group_audit_event_streaming_destination",
+    "auditEventsGroupDestinationEventsAdd": "event_type_filters_created",
+    "auditEventsGroupDestinationEventsDelete": "event_type_filters_deleted",
+    "auditEventsGroupDestinationNamespaceFilterCreate": "create_http_namespace_filter",
+    "auditEventsGroupDestinationNamespaceFilterDelete": "delete_http_namespace_filter",
+    "groupAuditEventStreamingDestinationsCreate": "created_group_audit_event_streaming_destination",
+    "googleCloudLoggingConfigurationCreate": "google_cloud_logging_configuration_created",
+    "auditEventsAmazonS3ConfigurationCreate": "amazon_s3_configuration_created",
+    "auditEventsAmazonS3ConfigurationDelete": "amazon_s3_configuration_deleted",
+    "groupAuditEventStreamingDestinationsDelete": "deleted_group_audit_event_streaming_destination",
+    "googleCloudLoggingConfigurationDestroy": "google_cloud_logging_configuration_deleted",
+    "instanceGoogleCloudLoggingConfigurationUpdate": (
+        "instance_google_cloud_logging_configuration_updated"
+    ),
+    "auditEventsInstanceAmazonS3ConfigurationUpdate": "instance_amazon_s3_configuration_updated",
+    "instanceAuditEventStreamingDestinationsUpdate": (
+        "updated_instance_audit_event_streaming_destination"
+    ),
+    "auditEventsInstanceDestinationEventsAdd": "event_type_filters_created",
+    "auditEventsInstanceDestinationEventsDelete": "event_type_filters_deleted",
+    "auditEventsInstanceDestinationNamespaceFilterCreate": "create_http_namespace_filter",
+    "auditEventsInstanceDestinationNamespaceFilterDelete": "delete_http_namespace_filter",
+    "instanceAuditEventStreamingDestinationsCreate": (
+        "created_instance_audit_event_streaming_destination"
+    ),
+    "instanceGoogleCloudLoggingConfigurationCreate": (
+        "instance_google_cloud_logging_configuration_created"
+    ),
+    "auditEventsInstanceAmazonS3ConfigurationCreate": "instance_amazon_s3_configuration_created",
+    "auditEventsInstanceAmazonS3ConfigurationDelete": "instance_amazon_s3_configuration_deleted",
+    "instanceAuditEventStreamingDestinationsDelete": (
+        "deleted_instance_audit_event_streaming_destination"
+    ),
+    "instanceGoogleCloudLoggingConfigurationDestroy": (
+        "instance_google_cloud_logging_configuration_deleted"
+    ),
 }
 
 # GitLab's custom messages, for the operations whose wording clients may match on.

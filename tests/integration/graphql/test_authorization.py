@@ -77,6 +77,7 @@ class World:
     namespace_filter: str
     instance_destination: str
     instance_header: str
+    kinds: dict[str, int]  # destinations of other kinds, and filters, by role in the matrix
 
 
 async def build_world(role: str, services: Services, make_account: MakeAccount) -> World:
@@ -114,6 +115,7 @@ async def build_world(role: str, services: Services, make_account: MakeAccount) 
         value="Bearer s3cret",
     )
     await dest.add_event_types(admin_actor, instance.id, ["user_created"], kind=OwnerKind.INSTANCE)
+    kinds = await _kinds(services, owner_actor, admin_actor)
 
     account: Account | None
     if role == "anonymous":
@@ -152,7 +154,46 @@ async def build_world(role: str, services: Services, make_account: MakeAccount) 
         namespace_filter=gid("AuditEvents::Streaming::HTTP::NamespaceFilter", namespace_filter.id),
         instance_destination=gid("AuditEvents::InstanceExternalAuditEventDestination", instance.id),
         instance_header=gid("AuditEvents::Streaming::InstanceHeader", instance_header.id),
+        kinds=kinds,
     )
+
+
+GCP = {"googleProjectIdName": "acme-logs", "clientEmail": "sa@acme.iam.example.com"}
+KEY = "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n"
+S3 = {"accessKeyXid": "AKIAIOSFODNN7EXAMPLE", "awsRegion": "eu-west-1"}
+
+
+async def _kinds(services: Services, owner: Actor, admin: Actor) -> dict[str, int]:
+    """A GCP destination to change, one to destroy, an S3 one with a namespace filter; the
+    same for the instance."""
+    dest = services.destinations
+    made: dict[str, int] = {}
+    for prefix, actor, owner_value in (
+        ("", owner, await dest.group_owner(owner, "acme")),
+        ("instance_", admin, dest.instance_owner(admin)),
+    ):
+        for name, log in (("gcp", "one"), ("gcp2", "two")):
+            config = {**GCP, "logIdName": log}
+            created = await dest.create(
+                actor, owner_value, category="gcp", config=config, secret_token=KEY
+            )
+            made[prefix + name] = created.id
+        s3 = await dest.create(
+            actor,
+            owner_value,
+            category="aws",
+            config={**S3, "bucketName": f"{prefix.rstrip('_')}-audit".lstrip("-")},
+            secret_token="wJalrXUtnFEMI/K7MDENG",
+        )
+        made[prefix + "s3"] = s3.id
+        kind = owner_value.kind
+        found = await dest.namespace_path_filter(actor, s3.id, "acme/team", kind=kind)
+        made[prefix + "filter"] = found.id
+    return made
+
+
+def _g(model: str, world: World, key: str) -> str:
+    return gid(f"AuditEvents::{model}", world.kinds[key])
 
 
 @dataclass(frozen=True)
@@ -230,6 +271,203 @@ OPERATIONS = [
     op("auditEventsStreamingHeadersDestroy", "", lambda w: {"headerId": w.header}, "group"),
     op("externalAuditEventDestinationDestroy", "", lambda w: {"id": w.destination}, "group"),
     op(
+        "googleCloudLoggingConfigurationUpdate",
+        "googleCloudLoggingConfiguration { id name }",
+        lambda w: {"id": _g("GoogleCloudLoggingConfiguration", w, "gcp"), "name": "gcp"},
+        "group",
+    ),
+    op(
+        "auditEventsAmazonS3ConfigurationUpdate",
+        "amazonS3Configuration { id bucketName }",
+        lambda w: {"id": _g("AmazonS3Configuration", w, "s3"), "bucketName": "audit-two"},
+        "group",
+    ),
+    op(
+        "groupAuditEventStreamingDestinationsUpdate",
+        "externalAuditEventDestination { active }",
+        lambda w: {"id": _g("Group::ExternalStreamingDestination", w, "gcp"), "active": False},
+        "group",
+    ),
+    op(
+        "auditEventsGroupDestinationEventsAdd",
+        "eventTypeFilters",
+        lambda w: {
+            "destinationId": _g("Group::ExternalStreamingDestination", w, "gcp"),
+            "eventTypeFilters": ["group_created"],
+        },
+        "group",
+    ),
+    op(
+        "auditEventsGroupDestinationEventsDelete",
+        "",
+        lambda w: {
+            "destinationId": _g("Group::ExternalStreamingDestination", w, "gcp"),
+            "eventTypeFilters": ["group_created"],
+        },
+        "group",
+    ),
+    op(
+        "auditEventsGroupDestinationNamespaceFilterCreate",
+        "namespaceFilter { id namespace { fullPath } }",
+        lambda w: {
+            "destinationId": _g("Group::ExternalStreamingDestination", w, "gcp"),
+            "namespacePath": "acme/team",
+        },
+        "group",
+    ),
+    op(
+        "auditEventsGroupDestinationNamespaceFilterDelete",
+        "",
+        lambda w: {"namespaceFilterId": _g("Group::NamespaceFilter", w, "filter")},
+        "group",
+    ),
+    op(
+        "groupAuditEventStreamingDestinationsCreate",
+        "externalAuditEventDestination { id category secretToken }",
+        lambda w: {
+            "groupPath": "acme",
+            "category": "aws",
+            "config": {**S3, "bucketName": "audit-new"},
+            "secretToken": "wJalrXUtnFEMI/K7MDENG",
+        },
+        "group",
+    ),
+    op(
+        "googleCloudLoggingConfigurationCreate",
+        "googleCloudLoggingConfiguration { id logIdName }",
+        lambda w: {"groupPath": "acme", **GCP, "logIdName": "new", "privateKey": KEY},
+        "group",
+    ),
+    op(
+        "auditEventsAmazonS3ConfigurationCreate",
+        "amazonS3Configuration { id }",
+        lambda w: {
+            "groupPath": "acme",
+            **S3,
+            "bucketName": "audit-newer",
+            "secretAccessKey": "wJalrXUtnFEMI/K7MDENG",
+        },
+        "group",
+    ),
+    op(
+        "auditEventsAmazonS3ConfigurationDelete",
+        "",
+        lambda w: {"id": _g("AmazonS3Configuration", w, "s3")},
+        "group",
+    ),
+    op(
+        "groupAuditEventStreamingDestinationsDelete",
+        "",
+        lambda w: {"id": _g("Group::ExternalStreamingDestination", w, "gcp")},
+        "group",
+    ),
+    op(
+        "googleCloudLoggingConfigurationDestroy",
+        "",
+        lambda w: {"id": _g("GoogleCloudLoggingConfiguration", w, "gcp2")},
+        "group",
+    ),
+    op(
+        "instanceGoogleCloudLoggingConfigurationUpdate",
+        "instanceGoogleCloudLoggingConfiguration { id name }",
+        lambda w: {
+            "id": _g("Instance::GoogleCloudLoggingConfiguration", w, "instance_gcp"),
+            "name": "gcp",
+        },
+        "instance",
+    ),
+    op(
+        "auditEventsInstanceAmazonS3ConfigurationUpdate",
+        "instanceAmazonS3Configuration { id bucketName }",
+        lambda w: {
+            "id": _g("Instance::AmazonS3Configuration", w, "instance_s3"),
+            "bucketName": "instance-audit-two",
+        },
+        "instance",
+    ),
+    op(
+        "instanceAuditEventStreamingDestinationsUpdate",
+        "externalAuditEventDestination { active }",
+        lambda w: {
+            "id": _g("Instance::ExternalStreamingDestination", w, "instance_gcp"),
+            "active": False,
+        },
+        "instance",
+    ),
+    op(
+        "auditEventsInstanceDestinationEventsAdd",
+        "eventTypeFilters",
+        lambda w: {
+            "destinationId": _g("Instance::ExternalStreamingDestination", w, "instance_gcp"),
+            "eventTypeFilters": ["user_created"],
+        },
+        "instance",
+    ),
+    op(
+        "auditEventsInstanceDestinationEventsDelete",
+        "",
+        lambda w: {
+            "destinationId": _g("Instance::ExternalStreamingDestination", w, "instance_gcp"),
+            "eventTypeFilters": ["user_created"],
+        },
+        "instance",
+    ),
+    op(
+        "auditEventsInstanceDestinationNamespaceFilterCreate",
+        "namespaceFilter { id namespace { fullPath } }",
+        lambda w: {
+            "destinationId": _g("Instance::ExternalStreamingDestination", w, "instance_gcp"),
+            "namespacePath": "acme",
+        },
+        "instance",
+    ),
+    op(
+        "auditEventsInstanceDestinationNamespaceFilterDelete",
+        "",
+        lambda w: {"namespaceFilterId": _g("Instance::NamespaceFilter", w, "instance_filter")},
+        "instance",
+    ),
+    op(
+        "instanceAuditEventStreamingDestinationsCreate",
+        "externalAuditEventDestination { id category }",
+        lambda w: {
+            "category": "aws",
+            "config": {**S3, "bucketName": "instance-new"},
+            "secretToken": "wJalrXUtnFEMI/K7MDENG",
+        },
+        "instance",
+    ),
+    op(
+        "instanceGoogleCloudLoggingConfigurationCreate",
+        "instanceGoogleCloudLoggingConfiguration { id }",
+        lambda w: {**GCP, "logIdName": "new", "privateKey": KEY},
+        "instance",
+    ),
+    op(
+        "auditEventsInstanceAmazonS3ConfigurationCreate",
+        "instanceAmazonS3Configuration { id }",
+        lambda w: {**S3, "bucketName": "instance-newer", "secretAccessKey": "wJalrXUtnFEMI/K7MD"},
+        "instance",
+    ),
+    op(
+        "auditEventsInstanceAmazonS3ConfigurationDelete",
+        "",
+        lambda w: {"id": _g("Instance::AmazonS3Configuration", w, "instance_s3")},
+        "instance",
+    ),
+    op(
+        "instanceAuditEventStreamingDestinationsDelete",
+        "",
+        lambda w: {"id": _g("Instance::ExternalStreamingDestination", w, "instance_gcp")},
+        "instance",
+    ),
+    op(
+        "instanceGoogleCloudLoggingConfigurationDestroy",
+        "",
+        lambda w: {"id": _g("Instance::GoogleCloudLoggingConfiguration", w, "instance_gcp2")},
+        "instance",
+    ),
+    op(
         "instanceExternalAuditEventDestinationCreate",
         "instanceExternalAuditEventDestination { id verificationToken }",
         lambda w: {"destinationUrl": "https://siem.example.com/new-instance"},
@@ -291,12 +529,20 @@ query {
         deliveries { nodes { eventId statusCode } }
       }
     }
+    externalAuditEventStreamingDestinations {
+      nodes { category secretToken health { state } deliveries { nodes { eventId } } }
+    }
+    googleCloudLoggingConfigurations { nodes { logIdName health { state } } }
+    amazonS3Configurations { nodes { bucketName } }
   }
   subgroup: group(fullPath: "acme/team") { externalAuditEventDestinations { nodes { id } } }
   project(fullPath: "acme/team/app") { fullPath }
   instanceExternalAuditEventDestinations {
     nodes { verificationToken health { state } deliveries { nodes { eventId } } }
   }
+  auditEventsInstanceStreamingDestinations { nodes { category health { state } } }
+  instanceGoogleCloudLoggingConfigurations { nodes { logIdName } }
+  auditEventsInstanceAmazonS3Configurations { nodes { bucketName } }
 }
 """
 
@@ -325,8 +571,24 @@ async def test_every_query_answers_each_role_with_what_it_may_see(
         assert destinations[0]["headers"]["nodes"] == [{"value": "Bearer s3cret"}]
         assert destinations[0]["health"]["state"] == "HEALTHY"
         assert destinations[0]["deliveries"] == {"nodes": []}
+        streaming = data["group"]["externalAuditEventStreamingDestinations"]["nodes"]
+        assert [d["category"] for d in streaming] == ["http", "gcp", "gcp", "aws"]
+        assert len(streaming[0]["secretToken"]) == 24
+        assert [d["secretToken"] for d in streaming[1:]] == ["", "", ""]  # never a key
+        gcp = data["group"]["googleCloudLoggingConfigurations"]["nodes"]
+        assert gcp == [
+            {"logIdName": "one", "health": {"state": "HEALTHY"}},
+            {"logIdName": "two", "health": {"state": "HEALTHY"}},
+        ]
+        assert data["group"]["amazonS3Configurations"] == {"nodes": [{"bucketName": "audit"}]}
     elif data["group"] is not None:
-        assert data["group"]["externalAuditEventDestinations"] is None
+        for field in (
+            "externalAuditEventDestinations",
+            "externalAuditEventStreamingDestinations",
+            "googleCloudLoggingConfigurations",
+            "amazonS3Configurations",
+        ):
+            assert data["group"][field] is None, field
 
     if role == "subgroup_owner":  # sees the subgroup, which can hold no destinations
         assert data["subgroup"] == {"externalAuditEventDestinations": {"nodes": []}}
@@ -336,8 +598,23 @@ async def test_every_query_answers_each_role_with_what_it_may_see(
         assert len(instance) == 1
         assert instance[0]["health"] == {"state": "HEALTHY"}
         assert instance[0]["deliveries"] == {"nodes": []}
+        streaming = data["auditEventsInstanceStreamingDestinations"]["nodes"]
+        assert [d["category"] for d in streaming] == ["http", "gcp", "gcp", "aws"]
+        assert data["instanceGoogleCloudLoggingConfigurations"]["nodes"] == [
+            {"logIdName": "one"},
+            {"logIdName": "two"},
+        ]
+        assert data["auditEventsInstanceAmazonS3Configurations"]["nodes"] == [
+            {"bucketName": "instance-audit"}
+        ]
     else:
-        assert data["instanceExternalAuditEventDestinations"] is None
+        for field in (
+            "instanceExternalAuditEventDestinations",
+            "auditEventsInstanceStreamingDestinations",
+            "instanceGoogleCloudLoggingConfigurations",
+            "auditEventsInstanceAmazonS3Configurations",
+        ):
+            assert data[field] is None, field
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -366,14 +643,24 @@ async def test_every_mutation_is_allowed_or_refused_for_each_role(
     async with services.store.read() as conn:
         group = await find_group(conn, "acme")
         assert group is not None
-        owner_view = await dest_store.list_destinations(conn, services.box, Owner.of(group))
+        everything = await dest_store.list_destinations(conn, services.box, Owner.of(group))
+    owner_view = [d for d in everything if d.category == "http"]
     if role not in GROUP_MANAGERS:
         assert [d.name for d in owner_view] == [owner_view[0].name]
         assert [h.key for h in owner_view[0].headers] == ["Authorization"]
         assert owner_view[0].event_types == ["group_created"]
         assert owner_view[0].namespace_filter is not None
-    else:  # the new destination remains; the one destroyed is gone
+        assert len(everything) == 4  # two GCP, one S3 besides, as they were
+    else:  # the new destinations remain; those destroyed are gone
         assert [d.destination_url for d in owner_view] == ["https://siem.example.com/new"]
+        assert sorted(d.name for d in everything if d.category != "http") == sorted(
+            d.name for d in everything[1:]
+        )
+        assert sorted(
+            (d.category, d.config.get("bucketName") or d.config.get("logIdName"))
+            for d in everything
+            if d.category != "http"
+        ) == [("aws", "audit-new"), ("aws", "audit-newer"), ("gcp", "new")]
 
 
 async def test_subgroup_owner_gets_the_subgroup_rule_in_errors(

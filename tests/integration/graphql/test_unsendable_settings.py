@@ -38,7 +38,7 @@ mutation($id: AuditEventsExternalAuditEventDestinationID!, $url: String!) {
   externalAuditEventDestinationUpdate(input: {id: $id, destinationUrl: $url}) { errors }
 }"""
 TEST = """
-mutation($id: AuditEventsExternalAuditEventDestinationID!) {
+mutation($id: AuditEventsStreamingDestinationID!) {
   auditEventsStreamingDestinationTest(input: {destinationId: $id}) { errors statusCode error }
 }"""
 

@@ -27,7 +27,7 @@ from tests.integration.streaming.receivers import Receiver, serve
 from tests.integration.streaming.test_failures import failing_first
 
 REPLAY = """
-mutation($id: AuditEventsExternalAuditEventDestinationID!, $after: Time!, $before: Time!) {
+mutation($id: AuditEventsStreamingDestinationID!, $after: Time!, $before: Time!) {
   auditEventsStreamingDestinationReplay(
     input: {destinationId: $id, createdAfter: $after, createdBefore: $before,
             clientMutationId: "r"}
@@ -35,7 +35,7 @@ mutation($id: AuditEventsExternalAuditEventDestinationID!, $after: Time!, $befor
 }
 """
 RETRY_FAILED = """
-mutation($id: AuditEventsExternalAuditEventDestinationID!) {
+mutation($id: AuditEventsStreamingDestinationID!) {
   auditEventsStreamingDestinationRetryFailed(input: {destinationId: $id}) { errors queuedCount }
 }
 """

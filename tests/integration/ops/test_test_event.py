@@ -18,14 +18,14 @@ from tests.integration.streaming.receivers import Receiver, serve
 
 TOKEN = "splunk-hec-token-0001"
 TEST = """
-mutation($id: AuditEventsExternalAuditEventDestinationID!) {
+mutation($id: AuditEventsStreamingDestinationID!) {
   auditEventsStreamingDestinationTest(input: {destinationId: $id, clientMutationId: "t"}) {
     clientMutationId errors eventId statusCode durationMs error
   }
 }
 """
 INSTANCE_TEST = """
-mutation($id: AuditEventsInstanceExternalAuditEventDestinationID!) {
+mutation($id: AuditEventsStreamingDestinationID!) {
   auditEventsStreamingDestinationInstanceTest(input: {destinationId: $id}) {
     errors eventId statusCode durationMs error
   }

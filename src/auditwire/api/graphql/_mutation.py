@@ -9,16 +9,20 @@ from graphql import GraphQLError
 from strawberry import UNSET
 
 from auditwire.api.graphql.context import Info
+from auditwire.api.graphql.delivery_types import DeliveryFields
 from auditwire.domain.destinations import (
     EVENT_TYPES_MISSING,
     EVENT_TYPES_TOO_MANY,
     MAX_EVENT_TYPES_PER_CALL,
+    Destination,
 )
+from auditwire.domain.owner import Owner, OwnerKind
 from auditwire.errors import Conflict, InvalidInput
 from auditwire.services.context import Actor
 from auditwire.services.destinations import DestinationService
 
 T = TypeVar("T")
+V = TypeVar("V", bound=DeliveryFields)
 
 
 async def attempt(call: Awaitable[T]) -> tuple[T | None, list[str]]:
@@ -51,3 +55,22 @@ def require_event_types(event_types: list[str]) -> None:
         raise GraphQLError(EVENT_TYPES_MISSING)
     if len(event_types) > MAX_EVENT_TYPES_PER_CALL:
         raise GraphQLError(EVENT_TYPES_TOO_MANY)
+
+
+def view(type_: type[V], destination: Destination | None) -> V | None:
+    """The destination seen through one family's type, when there is one."""
+    return type_(destination=destination) if destination is not None else None
+
+
+def instance_owner(info: Info) -> Owner:
+    """The instance as owner; refused with GitLab's words for anyone but an administrator."""
+    destinations(info).access.writer(actor(info), OwnerKind.INSTANCE)
+    return destinations(info).instance_owner(actor(info))
+
+
+async def managed(info: Info, destination_id: int, kind: OwnerKind) -> Destination:
+    """The destination, when the caller may change it; GitLab finds (and so authorizes) a
+    mutation's object before it validates any argument."""
+    destinations(info).access.writer(actor(info), kind)
+    found, _ = await destinations(info).get(actor(info), destination_id, kind=kind)
+    return found

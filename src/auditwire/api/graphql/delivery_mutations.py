@@ -9,9 +9,13 @@ import strawberry
 
 from auditwire.api.graphql._mutation import actor, attempt, given
 from auditwire.api.graphql.context import Info
-from auditwire.api.graphql.ids import DestinationID, InstanceDestinationID
+from auditwire.api.graphql.ids import AnyDestinationID
 from auditwire.domain.owner import OwnerKind
 from auditwire.services.delivery import DeliveryService
+
+# Any family's global ID of the same row will do; the mutation's family (group or instance)
+# must be the destination's.
+ANY_ID = "Global ID of the destination, in any API family (HTTP, consolidated, GCP or S3)."
 
 
 def delivery(info: Info) -> DeliveryService:
@@ -23,13 +27,13 @@ def delivery(info: Info) -> DeliveryService:
 
 @strawberry.input(name="AuditEventsStreamingDestinationTestInput")
 class TestInput:
-    destination_id: DestinationID
+    destination_id: AnyDestinationID = strawberry.field(description=ANY_ID)
     client_mutation_id: str | None = strawberry.UNSET
 
 
 @strawberry.input(name="AuditEventsStreamingDestinationInstanceTestInput")
 class InstanceTestInput:
-    destination_id: InstanceDestinationID
+    destination_id: AnyDestinationID = strawberry.field(description=ANY_ID)
     client_mutation_id: str | None = strawberry.UNSET
 
 
@@ -52,7 +56,7 @@ class TestPayload:
 
 @strawberry.input(name="AuditEventsStreamingDestinationReplayInput")
 class ReplayInput:
-    destination_id: DestinationID
+    destination_id: AnyDestinationID = strawberry.field(description=ANY_ID)
     created_after: datetime = strawberry.field(description="Replay events created at or after.")
     created_before: datetime = strawberry.field(
         description="Replay events created at or before (at most 30 days after createdAfter)."
@@ -62,7 +66,7 @@ class ReplayInput:
 
 @strawberry.input(name="AuditEventsStreamingDestinationInstanceReplayInput")
 class InstanceReplayInput:
-    destination_id: InstanceDestinationID
+    destination_id: AnyDestinationID = strawberry.field(description=ANY_ID)
     created_after: datetime = strawberry.field(description="Replay events created at or after.")
     created_before: datetime = strawberry.field(
         description="Replay events created at or before (at most 30 days after createdAfter)."
@@ -82,13 +86,13 @@ class ReplayPayload:
 
 @strawberry.input(name="AuditEventsStreamingDestinationRetryFailedInput")
 class RetryFailedInput:
-    destination_id: DestinationID
+    destination_id: AnyDestinationID = strawberry.field(description=ANY_ID)
     client_mutation_id: str | None = strawberry.UNSET
 
 
 @strawberry.input(name="AuditEventsStreamingDestinationInstanceRetryFailedInput")
 class InstanceRetryFailedInput:
-    destination_id: InstanceDestinationID
+    destination_id: AnyDestinationID = strawberry.field(description=ANY_ID)
     client_mutation_id: str | None = strawberry.UNSET
 
 
@@ -100,9 +104,9 @@ class RetryFailedPayload:
 
 
 async def _test(
-    info: Info, destination_id: int, client_id: str | None, kind: OwnerKind
+    info: Info, destination: AnyDestinationID, client_id: str | None, kind: OwnerKind
 ) -> TestPayload:
-    sent, errors = await attempt(delivery(info).send_test(actor(info), destination_id, kind=kind))
+    sent, errors = await attempt(delivery(info).send_test(actor(info), destination.id, kind=kind))
     return TestPayload(
         client_mutation_id=client_id,
         errors=errors,
@@ -119,7 +123,7 @@ async def _replay(
     queued, errors = await attempt(
         delivery(info).replay(
             actor(info),
-            input.destination_id,
+            input.destination_id.id,
             kind=kind,
             created_after=input.created_after,
             created_before=input.created_before,
@@ -131,10 +135,10 @@ async def _replay(
 
 
 async def _retry(
-    info: Info, destination_id: int, client_id: str | None, kind: OwnerKind
+    info: Info, destination: AnyDestinationID, client_id: str | None, kind: OwnerKind
 ) -> RetryFailedPayload:
     queued, errors = await attempt(
-        delivery(info).retry_failed(actor(info), destination_id, kind=kind)
+        delivery(info).retry_failed(actor(info), destination.id, kind=kind)
     )
     return RetryFailedPayload(client_mutation_id=client_id, errors=errors, queued_count=queued)
 

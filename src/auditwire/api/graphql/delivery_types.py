@@ -7,10 +7,12 @@ delivery service, which checks that the caller may manage the destination.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 import strawberry
 from strawberry.types.scalar import ScalarDefinition
 
+from auditwire.api.graphql._args import After, First, OutcomeFilter
 from auditwire.api.graphql.context import Info
 from auditwire.api.graphql.pagination import (
     MAX_PAGE_SIZE,
@@ -21,6 +23,7 @@ from auditwire.api.graphql.pagination import (
     encode_cursor,
 )
 from auditwire.domain.delivery_log import AttemptOutcome, AttemptRecord, HealthState
+from auditwire.domain.destinations import Destination
 from auditwire.domain.events import as_utc, format_timestamp
 from auditwire.domain.owner import OwnerKind
 from auditwire.errors import InvalidInput
@@ -155,3 +158,28 @@ async def deliveries(
             end_cursor=edges[-1].cursor if edges else None,
         ),
     )
+
+
+@strawberry.type
+class DeliveryFields:
+    """`health` and `deliveries`, which every destination type has, whatever its family."""
+
+    destination: strawberry.Private[Destination]
+    kind: ClassVar[OwnerKind] = OwnerKind.GROUP
+
+    @strawberry.field(description="How delivery to the destination is going.")
+    async def health(self, info: Info) -> DestinationHealthType:
+        return await health(info, self.destination.id, kind=self.kind)
+
+    @strawberry.field(description="Recent delivery attempts to the destination, newest first.")
+    async def deliveries(
+        self, info: Info, first: First = None, after: After = None, outcome: OutcomeFilter = None
+    ) -> Connection[DeliveryAttemptType]:
+        return await deliveries(
+            info,
+            self.destination.id,
+            kind=self.kind,
+            first=first,
+            after=after,
+            outcome=outcome,
+        )

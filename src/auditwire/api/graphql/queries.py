@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import strawberry
 
+from auditwire.api.graphql._args import After, Before, First, Last
 from auditwire.api.graphql.context import Info
-from auditwire.api.graphql.pagination import Connection, connection
+from auditwire.api.graphql.kind_types import (
+    InstanceGcpConfigurationType,
+    InstanceS3ConfigurationType,
+)
+from auditwire.api.graphql.pagination import Connection
+from auditwire.api.graphql.streaming_types import InstanceStreamingDestinationType
 from auditwire.api.graphql.types import (
-    After,
-    Before,
     CurrentUser,
-    First,
     GroupType,
     InstanceDestinationType,
-    Last,
     ProjectType,
+    listing,
 )
+from auditwire.domain.categories import AWS, GCP, HTTP
+from auditwire.domain.destinations import Destination
 from auditwire.errors import NotFound
 
 
@@ -54,15 +59,47 @@ class Query:
         last: Last = None,
         before: Before = None,
     ) -> Connection[InstanceDestinationType] | None:
-        found = await info.context.services.destinations.instance_destinations(info.context.actor)
-        if found is None:
-            return None
-        return connection(
-            found,
-            lambda d: InstanceDestinationType(destination=d),
-            lambda d: d.id,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
+        found = await _instance_destinations(info, HTTP)
+        return listing(found, InstanceDestinationType, first, after, last, before)
+
+    @strawberry.field(description="Instance-level external audit event streaming destinations.")
+    async def audit_events_instance_streaming_destinations(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[InstanceStreamingDestinationType] | None:
+        found = await _instance_destinations(info, None)
+        return listing(found, InstanceStreamingDestinationType, first, after, last, before)
+
+    @strawberry.field(description="Instance level google cloud logging configurations.")
+    async def instance_google_cloud_logging_configurations(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[InstanceGcpConfigurationType] | None:
+        found = await _instance_destinations(info, GCP)
+        return listing(found, InstanceGcpConfigurationType, first, after, last, before)
+
+    @strawberry.field(description="Instance-level Amazon S3 configurations for audit events.")
+    async def audit_events_instance_amazon_s3_configurations(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[InstanceS3ConfigurationType] | None:
+        found = await _instance_destinations(info, AWS)
+        return listing(found, InstanceS3ConfigurationType, first, after, last, before)
+
+
+async def _instance_destinations(info: Info, category: str | None) -> list[Destination] | None:
+    return await info.context.services.destinations.instance_destinations(
+        info.context.actor, category
+    )

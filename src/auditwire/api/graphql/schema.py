@@ -20,11 +20,15 @@ from strawberry.types import ExecutionContext
 
 from auditwire.api.graphql.delivery_mutations import DeliveryMutations
 from auditwire.api.graphql.delivery_types import TIME
+from auditwire.api.graphql.gcp_configurations import GcpConfigurationMutations
 from auditwire.api.graphql.ids import SCALARS
 from auditwire.api.graphql.instance_mutations import InstanceMutations
 from auditwire.api.graphql.limits import QueryLimits
 from auditwire.api.graphql.mutations import GroupMutations
 from auditwire.api.graphql.queries import Query
+from auditwire.api.graphql.s3_configurations import S3ConfigurationMutations
+from auditwire.api.graphql.streaming_destinations import StreamingDestinationMutations
+from auditwire.api.graphql.streaming_filters import StreamingFilterMutations
 from auditwire.errors import AuditwireError
 
 logger = logging.getLogger(__name__)
@@ -60,7 +64,18 @@ class MaskUnexpectedErrors(MaskErrors):
         super().__init__(should_mask_error=_unexpected, error_message=INTERNAL_ERROR)
 
 
-Mutation = merge_types("Mutation", (GroupMutations, InstanceMutations, DeliveryMutations))
+Mutation = merge_types(
+    "Mutation",
+    (
+        GroupMutations,
+        InstanceMutations,
+        StreamingDestinationMutations,
+        StreamingFilterMutations,
+        GcpConfigurationMutations,
+        S3ConfigurationMutations,
+        DeliveryMutations,
+    ),
+)
 
 schema = AuditwireSchema(
     query=Query,

@@ -2,38 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import strawberry
 
-from auditwire.api.graphql import delivery_types, ids
+from auditwire.api.graphql import ids
+from auditwire.api.graphql._args import After, Before, First, Last
 from auditwire.api.graphql.context import Info
-from auditwire.api.graphql.delivery_types import DeliveryAttemptType, DestinationHealthType
+from auditwire.api.graphql.delivery_types import DeliveryFields
+from auditwire.api.graphql.kind_types import GcpConfigurationType, S3ConfigurationType
 from auditwire.api.graphql.pagination import Connection, connection
-from auditwire.domain.delivery_log import AttemptOutcome
+from auditwire.api.graphql.streaming_types import (
+    GroupStreamingDestinationType,
+    NamespaceType,
+    owning_group,
+)
+from auditwire.domain.categories import AWS, GCP, HTTP
 from auditwire.domain.destinations import Destination, Header, NamespaceFilter
 from auditwire.domain.namespaces import Group, Project, User
 from auditwire.domain.owner import OwnerKind
-
-First = Annotated[
-    int | None, strawberry.argument(description="Returns the first _n_ elements from the list.")
-]
-Last = Annotated[
-    int | None, strawberry.argument(description="Returns the last _n_ elements from the list.")
-]
-After = Annotated[
-    str | None,
-    strawberry.argument(description="Returns the elements in the list that come after the cursor."),
-]
-Before = Annotated[
-    str | None,
-    strawberry.argument(
-        description="Returns the elements in the list that come before the cursor."
-    ),
-]
-OutcomeFilter = Annotated[
-    AttemptOutcome | None, strawberry.argument(description="Only attempts with this outcome.")
-]
 
 
 @strawberry.type(name="CurrentUser", description="The user who is making the request.")
@@ -60,13 +48,6 @@ class ProjectType:
             name=project.name,
             full_path=strawberry.ID(project.full_path),
         )
-
-
-@strawberry.type(name="Namespace", description="A group, or the namespace of a project.")
-class NamespaceType:
-    id: strawberry.ID
-    name: str
-    full_path: strawberry.ID
 
 
 @strawberry.type(
@@ -124,26 +105,12 @@ class NamespaceFilterType:
 
     @classmethod
     def of(cls, found: NamespaceFilter) -> NamespaceFilterType:
-        if found.project_id is not None:
-            namespace_id = ids.gid(ids.PROJECT_NAMESPACE, found.project_id)
-        else:
-            namespace_id = ids.gid(ids.GROUP, found.group_id or 0)
-        return cls(
-            id=ids.gid(ids.NAMESPACE_FILTER, found.id),
-            namespace=NamespaceType(
-                id=namespace_id,
-                name=found.namespace_name,
-                full_path=strawberry.ID(found.namespace_path),
-            ),
-        )
+        return cls(id=ids.gid(ids.NAMESPACE_FILTER, found.id), namespace=NamespaceType.of(found))
 
 
 @strawberry.type
-class _DestinationFields:
+class _DestinationFields(DeliveryFields):
     """Fields group and instance destinations share; each subclass adds its own id and links."""
-
-    destination: strawberry.Private[Destination]
-    kind: ClassVar[OwnerKind] = OwnerKind.GROUP
 
     @strawberry.field(description="Name of the external destination to send audit events to.")
     def name(self) -> str:
@@ -171,23 +138,6 @@ class _DestinationFields:
     @strawberry.field(description="List of event type filters added for streaming.")
     def event_type_filters(self) -> list[str]:
         return self.destination.event_types
-
-    @strawberry.field(description="How delivery to the destination is going.")
-    async def health(self, info: Info) -> DestinationHealthType:
-        return await delivery_types.health(info, self.destination.id, kind=self.kind)
-
-    @strawberry.field(description="Recent delivery attempts to the destination, newest first.")
-    async def deliveries(
-        self, info: Info, first: First = None, after: After = None, outcome: OutcomeFilter = None
-    ) -> Connection[DeliveryAttemptType]:
-        return await delivery_types.deliveries(
-            info,
-            self.destination.id,
-            kind=self.kind,
-            first=first,
-            after=after,
-            outcome=outcome,
-        )
 
 
 @strawberry.type(
@@ -222,30 +172,9 @@ class DestinationType(_DestinationFields):
             before=before,
         )
 
-    @strawberry.field(description="How delivery to the destination is going.")
-    async def health(self, info: Info) -> DestinationHealthType:
-        return await delivery_types.health(info, self.destination.id, kind=OwnerKind.GROUP)
-
-    @strawberry.field(description="Recent delivery attempts to the destination, newest first.")
-    async def deliveries(
-        self, info: Info, first: First = None, after: After = None, outcome: OutcomeFilter = None
-    ) -> Connection[DeliveryAttemptType]:
-        return await delivery_types.deliveries(
-            info,
-            self.destination.id,
-            kind=OwnerKind.GROUP,
-            first=first,
-            after=after,
-            outcome=outcome,
-        )
-
     @strawberry.field(description="Group the destination belongs to.")
     async def group(self, info: Info) -> GroupType:
-        assert self.destination.group_id is not None  # a group destination
-        group, _ = await info.context.services.namespaces.group(
-            info.context.actor, self.destination.group_id
-        )
-        return GroupType(group=group)
+        return await owning_group(info, self.destination)
 
 
 @strawberry.type(
@@ -309,17 +238,79 @@ class GroupType:
         last: Last = None,
         before: Before = None,
     ) -> Connection[DestinationType] | None:
-        found = await info.context.services.destinations.group_destinations(
-            info.context.actor, self.group
+        found = await self._destinations(info, HTTP)
+        return listing(found, DestinationType, first, after, last, before)
+
+    @strawberry.field(
+        description="External destinations that receive audit events belonging to the group."
+    )
+    async def external_audit_event_streaming_destinations(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[GroupStreamingDestinationType] | None:
+        found = await self._destinations(info, None)
+        return listing(found, GroupStreamingDestinationType, first, after, last, before)
+
+    @strawberry.field(
+        description="Google Cloud logging configurations that receive audit events belonging "
+        "to the group."
+    )
+    async def google_cloud_logging_configurations(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[GcpConfigurationType] | None:
+        found = await self._destinations(info, GCP)
+        return listing(found, GcpConfigurationType, first, after, last, before)
+
+    @strawberry.field(
+        description="Amazon S3 configurations that receive audit events belonging to the group."
+    )
+    async def amazon_s3_configurations(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[S3ConfigurationType] | None:
+        found = await self._destinations(info, AWS)
+        return listing(found, S3ConfigurationType, first, after, last, before)
+
+    async def _destinations(self, info: Info, category: str | None) -> list[Destination] | None:
+        return await info.context.services.destinations.group_destinations(
+            info.context.actor, self.group, category
         )
-        if found is None:
-            return None
-        return connection(
-            found,
-            lambda d: DestinationType(destination=d),
-            lambda d: d.id,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
+
+
+V = TypeVar("V", bound=DeliveryFields)
+
+
+def listing(
+    found: list[Destination] | None,
+    view: Callable[..., V],
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+) -> Connection[V] | None:
+    """A page of destinations seen through one family's type; None when the caller may not
+    see them."""
+    if found is None:
+        return None
+    return connection(
+        found,
+        lambda d: view(destination=d),
+        lambda d: d.id,
+        first=first,
+        after=after,
+        last=last,
+        before=before,
+    )
