@@ -3,6 +3,8 @@ a database that cannot be reached is a JSON 503, never a traceback."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from tests.live import free_port
 
 MEGABYTE = 1024 * 1024
 JSON = {"content-type": "application/json"}
+THREAD_JOIN_TIMEOUT = 5.0  # seconds for a thread of the failed store to end
 
 
 class Chunks:
@@ -118,6 +121,7 @@ def _unreachable(backend: str, tmp_path: Path) -> str:
 async def test_an_unreachable_database_is_a_json_503(
     settings: Settings, backend: str, tmp_path: Path
 ) -> None:
+    threads_before = set(threading.enumerate())
     store = Store(_unreachable(backend, tmp_path))
     app = create_app(settings, store)
     transport = httpx.ASGITransport(app=app)
@@ -145,3 +149,7 @@ async def test_an_unreachable_database_is_a_json_503(
             assert ready.status_code == 503
     finally:
         await store.close()
+        # aiosqlite stops the thread of a connection that failed to open without waiting for
+        # it; let those threads end while this test's loop can still take their answers.
+        for thread in set(threading.enumerate()) - threads_before:
+            await asyncio.to_thread(thread.join, THREAD_JOIN_TIMEOUT)

@@ -74,6 +74,8 @@ async def test_a_changed_url_closes_the_circuit_and_the_backlog_goes_at_once(
         await services.destinations.update_destination(
             admin, destination.id, kind=OwnerKind.INSTANCE, destination_url=f"{up.url}/fixed"
         )
+        # An attempt still in flight to the old URL may yet count one failure: the circuit
+        # stays closed all the same, and the backlog goes to the fixed URL at once.
         row = await destination_row(services, destination.id)
-        assert (row.circuit_state, row.consecutive_failures) == ("closed", 0)
+        assert row.circuit_state == "closed"
         await up.wait_for(set(ids))
