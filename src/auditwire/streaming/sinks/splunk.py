@@ -104,8 +104,8 @@ def envelope(fields: Mapping[str, str], item: Outgoing) -> bytes:
 class SplunkSink(ClientSink):
     """Sends batches to HEC. One request channel per sink (so per worker) for acknowledgement.
 
-    `ack_interval` and `ack_timeout` bound the acknowledgement wait: at most
-    ceil(timeout / interval) polls, then the batch is retried.
+    `ack_interval` and `ack_timeout` bound the acknowledgement wait: at most `ack_polls`
+    polls (by default ceil(timeout / interval)), then the batch is retried.
     """
 
     category: ClassVar[str] = "splunk"
@@ -118,13 +118,16 @@ class SplunkSink(ClientSink):
         allow_local_requests: bool = False,
         ack_interval: float = ACK_INTERVAL,
         ack_timeout: float = ACK_TIMEOUT,
+        ack_polls: int | None = None,
     ) -> None:
         super().__init__(
             timeout=timeout, connections=connections, allow_local_requests=allow_local_requests
         )
         self.channel = str(uuid.uuid4())
         self._ack_interval = ack_interval
-        self._ack_polls = max(1, math.ceil(ack_timeout / ack_interval) if ack_interval else 1)
+        if ack_polls is None:
+            ack_polls = math.ceil(ack_timeout / ack_interval) if ack_interval > 0 else 1
+        self._ack_polls = max(1, ack_polls)
         self._ack_timeout = ack_timeout
 
     def prepare(self, config: Mapping[str, Any], secret: str) -> SplunkTarget:
