@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol, TypeVar
 
+from auditwire.domain import batch_rules
 from auditwire.domain.events import AuditEvent
 
 TargetT = TypeVar("TargetT")
@@ -63,9 +64,10 @@ class Sink(Protocol[TargetT]):
 
 # --- Batches: many events in one request -------------------------------------------------
 
-EVENTS_CEILING = 1000  # events in one request: the most any batch kind accepts
-BYTES_CEILING = 5 * 1024 * 1024  # bytes of stream bodies in one request (5 MiB)
-DEFAULT_WAIT_MS = 200  # milliseconds a partial batch waits for more events
+# The ceilings live with the config rules (domain.batch_rules); re-exported for the sinks.
+EVENTS_CEILING = batch_rules.EVENTS_CEILING
+BYTES_CEILING = batch_rules.BYTES_CEILING
+DEFAULT_WAIT_MS = batch_rules.DEFAULT_WAIT_MS
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic
 
+from auditwire.domain import batch_rules as rules
 from auditwire.streaming.sinks._answers import answered
 from auditwire.streaming.sinks.base import (
     BYTES_CEILING,
@@ -23,37 +24,21 @@ from auditwire.streaming.sinks.base import (
     Verdict,
 )
 
-MAX_WAIT_MS = 60_000  # milliseconds: the longest a partial batch may be held back
 # Requests one batch may take while it is cut or split: enough to isolate a few bad events
 # in 1,000 by halving (about 2 * log2(1000) each), and a bound on what one batch can cost.
 MAX_REQUESTS = 64
 
 
 def batch_limits(config: Mapping[str, Any], *, ceiling: BatchLimits) -> BatchLimits:
-    """The `batch` config object (`{maxEvents, maxBytes, maxWaitMs}`, each optional), held to
-    the kind's `ceiling`; absent keys take the ceiling's values. Raises ValueError."""
-    value = config.get("batch")
-    if value is None:
-        return ceiling
-    if not isinstance(value, Mapping):
-        raise ValueError("config batch must be an object with maxEvents, maxBytes, maxWaitMs")
-    unknown = sorted(set(value) - {"maxEvents", "maxBytes", "maxWaitMs"})
-    if unknown:
-        raise ValueError(f"config batch has unknown keys: {', '.join(unknown)}")
-    return BatchLimits(
-        max_events=_bounded(value, "maxEvents", 1, ceiling.max_events, ceiling.max_events),
-        max_bytes=_bounded(value, "maxBytes", 1, ceiling.max_bytes, ceiling.max_bytes),
-        max_wait_ms=_bounded(value, "maxWaitMs", 0, MAX_WAIT_MS, ceiling.max_wait_ms),
+    """The `batch` config object held to the kind's `ceiling` (the domain's rule, see
+    `domain.batch_rules.batch_limits`); absent keys take the ceiling's values."""
+    events, size, wait = rules.batch_limits(
+        config,
+        max_events=ceiling.max_events,
+        max_bytes=ceiling.max_bytes,
+        max_wait_ms=ceiling.max_wait_ms,
     )
-
-
-def _bounded(value: Mapping[str, Any], key: str, low: int, high: int, default: int) -> int:
-    number = value.get(key, default)
-    if not isinstance(number, int) or isinstance(number, bool):
-        raise ValueError(f"config batch.{key} must be an integer")
-    if not low <= number <= high:
-        raise ValueError(f"config batch.{key} must be between {low} and {high}")
-    return number
+    return BatchLimits(events, size, wait)
 
 
 DEFAULT_LIMITS = BatchLimits(EVENTS_CEILING, BYTES_CEILING, DEFAULT_WAIT_MS)

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from auditwire.domain.retry import STATUS_GONE
 from auditwire.domain.signing import sign
+from auditwire.domain.signing import signing_key as derive_signing_key
 from auditwire.streaming.sinks._answers import optional_url, retry_answer
 from auditwire.streaming.sinks._client import ClientSink
 from auditwire.streaming.sinks.base import Answer, BatchAnswer, BatchLimits, Outgoing, Verdict
@@ -24,6 +25,7 @@ from auditwire.streaming.sinks.batching import (
 )
 
 TOKEN_HEADER = "X-Gitlab-Event-Streaming-Token"
+SIGNING_SECRET_KEY = "signingSecret"  # the prepared config's signing secret (see http.py)
 PER_EVENT = "event"  # the default format: one event per POST, the per-event path's
 # Batched formats and their Content-Type. Like GitLab's batched HTTP streaming, a batch
 # carries no X-Gitlab-Audit-Event-Type header: each element names its own event_type.
@@ -97,7 +99,10 @@ class HttpBatchSink(ClientSink):
         self, config: Mapping[str, Any], secret: str, signing_key: bytes | None = None
     ) -> HttpBatchTarget:
         """A target from an `http` config (`url`, `headers`, `format`, `batch`), the
-        verification token as `secret` and the destination's Standard Webhooks key."""
+        verification token as `secret` and the destination's Standard Webhooks key (by
+        default derived from the prepared config's signing secret, as the per-event sink)."""
+        if signing_key is None and config.get(SIGNING_SECRET_KEY):
+            signing_key = derive_signing_key(str(config[SIGNING_SECRET_KEY]))
         settings = http_batch_settings(config)
         if settings is None:
             raise ValueError('config format "event" is sent one event per request')
