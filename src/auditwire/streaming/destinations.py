@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from auditwire.crypto import SecretBox
-from auditwire.domain.batch_rules import batched
+from auditwire.domain.batch_rules import ALWAYS_BATCHED, batched
 from auditwire.domain.delivery import StoredDestination
 from auditwire.domain.events import AuditEvent
 from auditwire.domain.retry import Circuit
@@ -85,6 +85,8 @@ async def build_config(
     limits: BatchLimits | None = None
     if batched(stored.category, stored.config):
         batch = await sinks.ensure_batch_started(stored.category)
+        if stored.category in ALWAYS_BATCHED:  # kinds of their own: no webhook signature
+            config.pop(SIGNING_SECRET_KEY, None)
         target = batch.prepare(config, secret)
         sink: Sink[Any] = BatchOfOne(batch)
         limits = batch.limits(target)

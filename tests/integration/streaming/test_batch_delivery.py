@@ -1,0 +1,145 @@
+"""Batched destinations through the real worker, store and loopback receivers that behave
+like Splunk's HEC and Datadog's intake: every event arrives once per successful batch, the
+bad event of a batch fails alone with its reason, an outage drains once it ends, and the
+delivery log records one attempt per batch."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from aiohttp import web
+
+from auditwire.domain.owner import Owner
+from auditwire.services.container import Services
+from auditwire.store import attempts as attempts_store
+from auditwire.store import destinations as dest_store
+from auditwire.store.schema import deliveries
+from tests.integration.streaming.factories import eventually, record, user_event
+from tests.integration.streaming.sinks.receivers import Hec, Intake, serve_hec, serve_intake
+
+EVENTS = 30
+
+
+async def add_batched(services: Services, category: str, config: dict[str, Any], token: str) -> int:
+    async with services.store.write() as conn:
+        return await dest_store.insert_destination(
+            conn,
+            services.box,
+            owner=Owner.instance(),
+            category=category,
+            name=f"Batched_{secrets.token_hex(6)}",
+            config=config,
+            secret_token=token,
+            signing_secret="whsec_" + secrets.token_urlsafe(24),
+            now=datetime.now(UTC),
+        )
+
+
+async def states(services: Services) -> dict[str, int]:
+    async with services.store.read() as conn:
+        query = sa.select(deliveries.c.state, sa.func.count()).group_by(deliveries.c.state)
+        return {state: n for state, n in await conn.execute(query)}
+
+
+async def test_every_event_reaches_hec_once_in_batches_and_the_log_has_one_attempt_each(
+    services: Services, start_worker: Callable[..., Any]
+) -> None:
+    async with serve_hec(Hec(token="hec-token")) as hec:
+        config = {"url": hec.url, "index": "audit", "batch": {"maxEvents": 10, "maxWaitMs": 50}}
+        destination = await add_batched(services, "splunk", config, "hec-token")
+        ids = await record(services, [user_event(n) for n in range(EVENTS)])
+        await start_worker()
+
+        async def drained() -> bool:
+            return await states(services) == {}
+
+        await eventually(drained)
+    assert sorted(e["event"]["id"] for e in hec.envelopes) == sorted(ids)
+    assert {e["index"] for e in hec.envelopes} == {"audit"}
+    assert hec.requests <= EVENTS // 10 + 1  # batches, not one request per event
+    async with services.store.read() as conn:
+        log = await attempts_store.list_attempts(conn, destination, limit=100)
+    assert sum(a.event_count for a in log) == EVENTS
+    assert all(a.outcome.value == "delivered" and a.status_code == 200 for a in log)
+    assert all(a.last_event_id is not None and a.last_event_id >= a.event_id for a in log)
+
+
+async def test_the_bad_event_of_a_batch_fails_with_its_reason_and_the_rest_arrive(
+    services: Services, start_worker: Callable[..., Any]
+) -> None:
+    async with serve_hec(Hec(token="hec-token")) as hec:
+        await add_batched(services, "splunk", {"url": hec.url}, "hec-token")
+        ids = await record(services, [user_event(n) for n in range(EVENTS)])
+        hec.bad_ids = {ids[7]}
+        await start_worker()
+
+        async def settled() -> bool:
+            return await states(services) == {"failed": 1}
+
+        await eventually(settled)
+    assert sorted(e["event"]["id"] for e in hec.envelopes) == sorted(set(ids) - {ids[7]})
+    async with services.store.read() as conn:
+        (row,) = await conn.execute(sa.select(deliveries))
+    assert row.event_id == ids[7]
+    assert "Invalid data format" in row.last_error
+
+
+async def test_a_datadog_outage_drains_once_it_ends(
+    services: Services, start_worker: Callable[..., Any]
+) -> None:
+    down = {"on": True}
+
+    async def outage(_request: web.Request) -> web.Response | None:
+        return web.json_response({"errors": ["busy"]}, status=503) if down["on"] else None
+
+    async with serve_intake(Intake(api_key="dd-key", on_post=outage)) as intake:
+        await add_batched(services, "datadog", {"url": intake.url, "service": "gitlab"}, "dd-key")
+        ids = await record(services, [user_event(n) for n in range(EVENTS)])
+        await start_worker()
+
+        async def retried() -> bool:
+            return intake.requests >= 2
+
+        await eventually(retried)
+        assert intake.logs == []
+        down["on"] = False
+
+        async def drained() -> bool:
+            return await states(services) == {}
+
+        await eventually(drained)
+    assert sorted(json.loads(log["message"])["id"] for log in intake.logs) == sorted(ids)
+    assert {log["service"] for log in intake.logs} == {"gitlab"}
+
+
+async def test_a_hec_outage_drains_once_it_ends(
+    services: Services, start_worker: Callable[..., Any]
+) -> None:
+    down = {"on": True}
+
+    async def busy(_request: web.Request) -> web.Response | None:
+        if down["on"]:
+            return web.json_response({"text": "Server is busy", "code": 9}, status=503)
+        return None
+
+    async with serve_hec(Hec(token="hec-token", on_event=busy)) as hec:
+        await add_batched(services, "splunk", {"url": hec.url}, "hec-token")
+        ids = await record(services, [user_event(n) for n in range(EVENTS)])
+        await start_worker()
+
+        async def retried() -> bool:
+            return hec.requests >= 2
+
+        await eventually(retried)
+        down["on"] = False
+
+        async def drained() -> bool:
+            return await states(services) == {}
+
+        await eventually(drained)
+    assert sorted(e["event"]["id"] for e in hec.envelopes) == sorted(ids)
