@@ -11,14 +11,18 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from aiohttp import web
 
-from auditwire.domain.owner import Owner
+from auditwire.domain.owner import Owner, OwnerKind
+from auditwire.errors import InvalidInput
 from auditwire.services.container import Services
+from auditwire.services.context import Actor
 from auditwire.store import attempts as attempts_store
 from auditwire.store import destinations as dest_store
 from auditwire.store.schema import deliveries
+from tests.conftest import MakeAccount
 from tests.integration.streaming.factories import eventually, record, user_event
 from tests.integration.streaming.sinks.receivers import Hec, Intake, serve_hec, serve_intake
 
@@ -143,3 +147,60 @@ async def test_a_hec_outage_drains_once_it_ends(
 
         await eventually(drained)
     assert sorted(e["event"]["id"] for e in hec.envelopes) == sorted(ids)
+
+
+async def test_the_services_take_splunk_and_datadog_with_their_rules_and_the_test_event(
+    services: Services, make_account: MakeAccount
+) -> None:
+    admin = Actor((await make_account("root", admin=True)).user)
+    async with serve_hec(Hec(token="hec-token")) as hec:
+        created = await services.destinations.create(
+            admin,
+            Owner.instance(),
+            category="splunk",
+            config={"url": hec.url, "batch": {"maxEvents": 500}},
+            secret_token="hec-token",
+        )
+        tested = await services.delivery.send_test(admin, created.id, kind=OwnerKind.INSTANCE)
+    assert (tested.status_code, tested.error) == (200, None)
+    assert [e["event"]["id"] for e in hec.envelopes] == [tested.event_id]
+    datadog = await services.destinations.create(
+        admin,
+        Owner.instance(),
+        category="datadog",
+        config={"site": "datadoghq.eu"},
+        secret_token="dd-key",
+    )
+    assert datadog.category == "datadog"
+    with pytest.raises(InvalidInput, match="maxEvents must be less than or equal to 1000"):
+        await services.destinations.create(
+            admin,
+            Owner.instance(),
+            category="splunk",
+            config={"url": "https://splunk.example:8088", "batch": {"maxEvents": 2000}},
+            secret_token="hec-token",
+        )
+    with pytest.raises(InvalidInput, match="Secret token must not contain spaces"):
+        await services.destinations.create(
+            admin,
+            Owner.instance(),
+            category="datadog",
+            config={"site": "datadoghq.com"},
+            secret_token="dd key",
+        )
+    for n in range(4):  # five active per category per owner, as for every kind
+        await services.destinations.create(
+            admin,
+            Owner.instance(),
+            category="datadog",
+            config={"site": "datadoghq.com", "service": f"s{n}"},
+            secret_token="dd-key",
+        )
+    with pytest.raises(InvalidInput):
+        await services.destinations.create(
+            admin,
+            Owner.instance(),
+            category="datadog",
+            config={"site": "datadoghq.com", "service": "sixth"},
+            secret_token="dd-key",
+        )
