@@ -97,7 +97,7 @@ async def start(
 ) -> AsyncIterator[Callable[..., Awaitable[DeliveryWorker]]]:
     workers: list[DeliveryWorker] = []
 
-    async def started(**overrides: Any) -> DeliveryWorker:
+    async def started(batch_sink: type = FakeBatchSink, **overrides: Any) -> DeliveryWorker:
         settings = Settings(
             data_dir=tmp_path,
             database_url=f"sqlite:///{tmp_path / 'unused.db'}",
@@ -112,7 +112,7 @@ async def start(
         sinks = SinkSet(
             sink_settings(settings),
             sinks={"http": lambda _s: FakeSink()},
-            batch_sinks={"splunk": lambda _s: FakeBatchSink()},  # type: ignore[dict-item]
+            batch_sinks={"splunk": lambda _s: batch_sink()},
         )
         worker = DeliveryWorker(settings, memory, box, sinks=sinks)
         await worker.start()
@@ -246,3 +246,69 @@ async def test_stop_releases_a_partial_batch_that_waits(
     await worker.stop()
     assert FakeBatchSink.batches == []
     assert [(d.event.id, d.attempts) for d in memory.pending(dest)] == [(1, 0)]
+
+
+class GatedBatchSink(FakeBatchSink):
+    """Batches to the target named "slow" wait for a gate; answers can be scripted."""
+
+    gate: ClassVar[asyncio.Event]
+    answer: ClassVar[Answer] = DELIVERED
+
+    def prepare(self, config: Mapping[str, Any], secret: str) -> Any:
+        return (str(config["url"]), super().prepare(config, secret))
+
+    def limits(self, target: Any) -> BatchLimits:
+        return target[1]
+
+    async def send_batch(self, target: Any, items: Sequence[Outgoing]) -> BatchAnswer:
+        if target[0] == "slow":
+            await GatedBatchSink.gate.wait()
+        FakeBatchSink.batches.append([item.event.id for item in items])
+        return BatchAnswer(GatedBatchSink.answer)
+
+
+@pytest.fixture
+def gated(start: Callable[..., Awaitable[DeliveryWorker]]) -> Callable[..., Any]:
+    GatedBatchSink.gate = asyncio.Event()
+    GatedBatchSink.answer = DELIVERED
+
+    async def started(**overrides: Any) -> DeliveryWorker:
+        return await start(GatedBatchSink, **overrides)
+
+    return started
+
+
+async def test_a_slow_batch_destination_delays_no_other_destination(
+    memory: InMemoryDeliveryManager, gated: Callable[..., Awaitable[DeliveryWorker]]
+) -> None:
+    slow = memory.add_destination(category="splunk", config={"url": "slow"})
+    other = memory.add_destination(category="splunk", config={"url": "fast"})
+    plain = memory.add_destination(category="http", config={"url": "a"})
+    for event_id in range(1, 11):
+        memory.enqueue(audit_event(event_id))
+    await gated()
+    await settled_when(memory, lambda: not memory.pending(other) and not memory.pending(plain))
+    assert len(memory.pending(slow)) == 10
+    GatedBatchSink.gate.set()
+    await settled_when(memory, lambda: not memory.pending(slow))
+    assert sorted(e for d, e in memory.delivered if d == slow) == list(range(1, 11))
+
+
+async def test_a_failing_batch_destination_opens_its_circuit_and_a_probe_drains_it(
+    memory: InMemoryDeliveryManager, gated: Callable[..., Awaitable[DeliveryWorker]]
+) -> None:
+    GatedBatchSink.gate.set()
+    GatedBatchSink.answer = Answer(Verdict.RETRY, 503, "Server is busy (HEC code 9)")
+    dest = memory.add_destination(category="splunk", config={"url": "fast"})
+    for event_id in range(1, 6):
+        memory.enqueue(audit_event(event_id))
+    await gated(delivery_circuit_failures=2)
+    await settled_when(memory, lambda: memory.circuit(dest).state is CircuitState.OPEN)
+    # A failed batch is one failed attempt: two batches opened the circuit.
+    failures = [a for a in memory.attempts if a.outcome.value == "retry"]
+    assert len(failures) == 2 and all(a.event_count == 5 for a in failures)
+    assert all(d.last_error == "Server is busy (HEC code 9)" for d in memory.pending(dest))
+    GatedBatchSink.answer = DELIVERED
+    await settled_when(memory, lambda: not memory.pending(dest))
+    assert memory.circuit(dest).state is CircuitState.CLOSED
+    assert sorted(e for _d, e in memory.delivered) == [1, 2, 3, 4, 5]
