@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -67,6 +67,15 @@ async def driver_connection(conn: AsyncConnection) -> Any:
     return driver
 
 
+def _create_private(database: Path) -> None:
+    """Create a new database file readable by its owner only, like the key file: it holds
+    every audit event. An existing path is left as it is (a path that cannot be opened as a
+    database then fails on connecting, where it is reported as the storage error it is)."""
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with suppress(FileExistsError):
+        os.close(os.open(database, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600))
+
+
 class Store:
     """Owns the engine; hands out read connections and write transactions."""
 
@@ -77,9 +86,7 @@ class Store:
             database = self.url.database
             pooling: dict[str, Any] = {}
             if database and database != ":memory:":
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
-                # Readable by its owner only, like the key file: it holds every audit event.
-                os.close(os.open(database, os.O_CREAT | os.O_RDWR, 0o600))
+                _create_private(Path(database))
                 # Enough pooled connections for concurrent requests: an overflow connection
                 # is closed on return and reopened (a thread and PRAGMAs) on its next use.
                 pooling = {"pool_size": pool_size, "max_overflow": pool_size}
