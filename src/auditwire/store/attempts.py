@@ -35,8 +35,12 @@ _COLUMNS = [
 _BATCH_COLUMNS = [*_COLUMNS, "event_count", "last_event_id"]
 
 
-async def insert_attempts(conn: AsyncConnection, records: Sequence[AttemptRecord]) -> None:
-    """Store a batch of attempt records: one COPY on PostgreSQL, one executemany on SQLite."""
+async def insert_attempts(
+    conn: AsyncConnection, records: Sequence[AttemptRecord], *, batches: bool = False
+) -> None:
+    """Store a batch of attempt records: one COPY on PostgreSQL, one executemany on SQLite.
+    With `batches`, each record's event count and last event id too (per-event records keep
+    the columns' defaults, so their hot path writes no more than it did)."""
     if not records:
         return
     rows: list[tuple[Any, ...]] = [
@@ -53,7 +57,7 @@ async def insert_attempts(conn: AsyncConnection, records: Sequence[AttemptRecord
         for r in records
     ]
     columns = _COLUMNS
-    if any(r.event_count != 1 for r in records):  # batches; per-event rows keep the defaults
+    if batches:
         columns = _BATCH_COLUMNS
         rows = [
             (*row, r.event_count, r.last_event_id) for row, r in zip(rows, records, strict=True)

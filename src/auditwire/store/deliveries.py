@@ -528,7 +528,7 @@ async def record_batch(
                     values = {"next_attempt_at": now, "attempts": d.c.attempts - 1}
             await conn.execute(d.update().where(chosen).values(lease_expires_at=None, **values))
     if batch.attempt is not None:
-        await insert_attempts(conn, [batch.attempt])
+        await insert_attempts(conn, [batch.attempt], batches=True)
     attempt = batch.as_attempt()
     circuits = await _update_health(conn, [attempt], now, policy)
     deactivated: list[Deactivated] = []

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from auditwire.domain.delivery import BatchResult, Claimed, Settle, Settled, SettleGroup
 from auditwire.domain.events import utcnow
@@ -53,8 +53,12 @@ class BatchLane:
         self._on_settled = settled
         self._wake = asyncio.Event()
         self._stopping = False
-        self._gathered: list[tuple[Claimed, bytes]] = []
+        # Claimed and not yet sent: the deliveries, their events with bodies, and the oldest
+        # delivery's creation (when the batch must go).
+        self._gathered: list[Claimed] = []
+        self._outgoing: list[Outgoing] = []
         self._gathered_bytes = 0
+        self._oldest: datetime | None = None
         self._sending: set[asyncio.Task[None]] = set()
         self._sent = asyncio.Event()
         self._stopped = asyncio.Event()
@@ -129,9 +133,9 @@ class BatchLane:
     def _due_in(self, max_wait_ms: int) -> float:
         """Seconds until the gathered batch must go: its oldest delivery's wait is over (a
         retried one at once), bounded by half the lease so that it goes while leased."""
-        oldest = min(item.created_at for item, _body in self._gathered)
+        assert self._oldest is not None  # something is gathered
         wait = min(max_wait_ms / 1000, self._s.lease / 2)
-        return (oldest - utcnow()).total_seconds() + wait
+        return (self._oldest - utcnow()).total_seconds() + wait
 
     def _probe_wait(self, config: DestinationConfig) -> float:
         until = config.circuit.open_until
@@ -144,15 +148,24 @@ class BatchLane:
         claimed = await self._s.manager.claim_batch(
             self.destination_id, n, now, now + timedelta(seconds=self._s.lease), probe=probe
         )
-        for item in claimed:
-            body = item.event.stream_body()
-            self._gathered.append((item, body))
-            self._gathered_bytes += len(body)
+        if not claimed:
+            return claimed
+        outgoing = [Outgoing(item.event, item.event.stream_body()) for item in claimed]
+        self._gathered.extend(claimed)
+        self._outgoing.extend(outgoing)
+        self._gathered_bytes += sum(len(o.body) for o in outgoing)
+        oldest = min(item.created_at for item in claimed)
+        self._oldest = oldest if self._oldest is None else min(self._oldest, oldest)
         return claimed
 
+    def _take(self) -> tuple[list[Claimed], list[Outgoing]]:
+        taken = self._gathered, self._outgoing
+        self._gathered, self._outgoing, self._gathered_bytes, self._oldest = [], [], 0, None
+        return taken
+
     def _launch(self, config: DestinationConfig) -> None:
-        batch, self._gathered, self._gathered_bytes = self._gathered, [], 0
-        task = asyncio.create_task(self._send(config, batch), name=f"batch-{config.id}")
+        items, outgoing = self._take()
+        task = asyncio.create_task(self._send(config, items, outgoing), name=f"batch-{config.id}")
         self._sending.add(task)
         task.add_done_callback(self._finished)
 
@@ -161,13 +174,13 @@ class BatchLane:
         self._sent.set()
         self._wake.set()
 
-    async def _send(self, config: DestinationConfig, batch: list[tuple[Claimed, bytes]]) -> None:
+    async def _send(
+        self, config: DestinationConfig, items: list[Claimed], outgoing: list[Outgoing]
+    ) -> None:
         assert config.batch is not None
-        items = [item for item, _body in batch]
         loop = asyncio.get_running_loop()
         started_at, started = utcnow(), loop.time()
         try:
-            outgoing = [Outgoing(item.event, body) for item, body in batch]
             answer = await config.batch.send_batch(config.target, outgoing)
         except Exception as error:  # a bug must not lose the batch: retry it later
             log.exception("sending a batch to %s failed unexpectedly", config.id)
@@ -196,8 +209,8 @@ class BatchLane:
         """Give back what was claimed and not sent: due again at once, attempt not counted."""
         if not self._gathered:
             return
-        batch, self._gathered, self._gathered_bytes = self._gathered, [], 0
-        ids = tuple(item.delivery_id for item, _body in batch)
+        items, _outgoing = self._take()
+        ids = tuple(item.delivery_id for item in items)
         result = BatchResult(
             self.destination_id, Settle.RELEASE, [SettleGroup(Settle.RELEASE, ids)]
         )
