@@ -14,8 +14,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from aiohttp import web
+from standardwebhooks.webhooks import Webhook
 
 from auditwire.domain.owner import Owner, OwnerKind
+from auditwire.domain.signing import new_signing_secret
 from auditwire.errors import InvalidInput
 from auditwire.services.container import Services
 from auditwire.services.context import Actor
@@ -24,7 +26,13 @@ from auditwire.store import destinations as dest_store
 from auditwire.store.schema import deliveries
 from tests.conftest import MakeAccount
 from tests.integration.streaming.factories import eventually, record, user_event
-from tests.integration.streaming.sinks.receivers import Hec, Intake, serve_hec, serve_intake
+from tests.integration.streaming.sinks.receivers import (
+    Hec,
+    Intake,
+    serve,
+    serve_hec,
+    serve_intake,
+)
 
 EVENTS = 30
 
@@ -39,7 +47,7 @@ async def add_batched(services: Services, category: str, config: dict[str, Any],
             name=f"Batched_{secrets.token_hex(6)}",
             config=config,
             secret_token=token,
-            signing_secret="whsec_" + secrets.token_urlsafe(24),
+            signing_secret=new_signing_secret(),
             now=datetime.now(UTC),
         )
 
@@ -204,3 +212,44 @@ async def test_the_services_take_splunk_and_datadog_with_their_rules_and_the_tes
             config={"site": "datadoghq.com", "service": "sixth"},
             secret_token="dd-key",
         )
+
+
+async def test_a_batched_http_destination_gets_signed_json_arrays_with_its_token(
+    services: Services, start_worker: Callable[..., Any]
+) -> None:
+    posts: list[tuple[bytes, Any]] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        posts.append((await request.read(), request.headers))
+        return web.Response(status=200)
+
+    async with serve([("/hook", hook)]) as base:
+        config = {"url": f"{base}/hook", "format": "json_array", "batch": {"maxEvents": 10}}
+        signing_secret = new_signing_secret()
+        async with services.store.write() as conn:
+            await dest_store.insert_destination(
+                conn,
+                services.box,
+                owner=Owner.instance(),
+                category="http",
+                name="Batched_http",
+                config=config,
+                secret_token="t" * 24,
+                signing_secret=signing_secret,
+                now=datetime.now(UTC),
+            )
+        ids = await record(services, [user_event(n) for n in range(EVENTS)])
+        await start_worker()
+
+        async def drained() -> bool:
+            return await states(services) == {}
+
+        await eventually(drained)
+    arrived = []
+    for body, headers in posts:
+        Webhook(signing_secret).verify(body, dict(headers))  # signed over the whole array
+        assert headers["X-Gitlab-Event-Streaming-Token"] == "t" * 24
+        assert headers["Content-Type"] == "application/json"
+        arrived.extend(event["id"] for event in json.loads(body))
+    assert sorted(arrived) == sorted(ids)
+    assert len(posts) <= EVENTS // 10 + 1
