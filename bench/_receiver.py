@@ -20,6 +20,12 @@ import orjson
 
 MAX_LATENCIES = 200_000  # samples kept
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"
+HEC_PATH = b"/services/collector/event"
+HEC_OK = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 27\r\n\r\n"
+    b'{"text":"Success","code":0}'
+)
+ENVELOPE = b'{"time":'  # how each of HEC's stacked envelopes starts
 
 
 class Counts:
@@ -39,6 +45,18 @@ class Counts:
             self.ids.add(int(body["id"]))
             if len(self.latencies) < MAX_LATENCIES:
                 self.latencies.append(arrived - _created_at(body))
+
+    def count_hec(self, raw: bytes) -> None:
+        """A HEC request: stacked envelopes, each with the event under "event"."""
+        self.requests += 1
+        self.changed.set()
+        if self.measure:
+            arrived = time.time()
+            for chunk in raw.split(ENVELOPE)[1:]:
+                body = orjson.loads(ENVELOPE + chunk)["event"]
+                self.ids.add(int(body["id"]))
+                if len(self.latencies) < MAX_LATENCIES:
+                    self.latencies.append(arrived - _created_at(body))
 
     def reset(self, measure: bool) -> None:
         self.requests = 0
@@ -99,6 +117,10 @@ class Receiver(asyncio.Protocol):
         if url.startswith(b"/hook/"):
             self.counts.count(body)
             self.transport.write(OK)
+            return
+        if url.startswith(HEC_PATH):
+            self.counts.count_hec(body)
+            self.transport.write(HEC_OK)
             return
         parsed = httptools.parse_url(url)
         query = {k: v[0] for k, v in parse_qs((parsed.query or b"").decode()).items()}

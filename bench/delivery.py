@@ -33,7 +33,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -47,6 +47,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
+import _batch
 import _receiver
 from auditwire.config import Settings, async_database_url
 from auditwire.crypto import SecretBox, load_or_create_key
@@ -517,7 +518,13 @@ def percentile(samples: list[float], q: float) -> float:
     return statistics.quantiles(samples, n=100, method="inclusive")[q - 1] if samples else 0.0
 
 
-async def main(quick: bool, only: set[str], end_to_end_only: bool) -> None:
+async def main(
+    quick: bool,
+    only: set[str],
+    end_to_end_only: bool,
+    batch: bool = False,
+    batch_events: int | None = None,
+) -> None:
     sizes = QUICK if quick else FULL
     with ReceiverProcess() as receiver, tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
@@ -526,6 +533,20 @@ async def main(quick: bool, only: set[str], end_to_end_only: bool) -> None:
             print(f"machine: {os.cpu_count()} CPUs; python {sys.version.split()[0]}")
             top, _cpu = await ceiling(control, sizes.ceiling)
             print(f"ceiling (bare aiohttp POST loop, concurrency {CONCURRENCY}): {top:,.0f} req/s")
+            if batch:
+                batch_sizes = _batch.BATCH_QUICK if quick else _batch.BATCH_FULL
+                if batch_events is not None:
+                    batch_sizes = replace(batch_sizes, rss_events=batch_events)
+                kinds = [k for k in ("sqlite", "postgresql") if not only or k in only]
+                await _batch.section(
+                    sys.modules[__name__],  # type: ignore[arg-type]
+                    control,
+                    kinds,
+                    workdir,
+                    batch_sizes,
+                    lambda c: ceiling(c, sizes.ceiling),
+                )
+                return
             for kind in ("sqlite", "postgresql"):
                 if only and kind not in only:
                     continue
@@ -598,8 +619,26 @@ if __name__ == "__main__":
     parser.add_argument(
         "--end-to-end", action="store_true", help="only the ceiling and end-to-end figures"
     )
+    parser.add_argument(
+        "--batch",
+        action="store_true",
+        help="only the ceiling and the batch section (HEC drain, latency, RSS)",
+    )
+    parser.add_argument(
+        "--batch-events",
+        type=int,
+        default=None,
+        metavar="N",
+        help="events of the backlog drained while the RSS is watched (default 1,000,000)",
+    )
     arguments = parser.parse_args()
-    measured = (arguments.quick, set(arguments.only), arguments.end_to_end)
+    measured = (
+        arguments.quick,
+        set(arguments.only),
+        arguments.end_to_end,
+        arguments.batch,
+        arguments.batch_events,
+    )
     try:
         import uvloop
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from auditwire.domain.events import AuditEvent
+from auditwire.streaming.sinks.base import Outgoing
 
 CREATED_AT = datetime(2025, 3, 14, 9, 26, 53, 589000, tzinfo=UTC)
 
@@ -33,3 +34,8 @@ def audit_event(
         stream_only=False,
         root_group_id=22,
     )
+
+
+def outgoing(*ids: int) -> list[Outgoing]:
+    """A claimed batch: each event with its stream body, as the worker hands it to a sink."""
+    return [Outgoing(event, event.stream_body()) for event in map(audit_event, ids)]

@@ -50,8 +50,14 @@ DELIVERY_LATENCY_BUCKETS = (
 
 DELIVERIES = Counter(
     "auditwire_delivery_attempts_total",
-    "Delivery attempts by outcome (delivered, retry, failed, gone) and destination kind.",
+    "Delivery attempts of events by outcome (delivered, retry, failed, gone) and destination"
+    " kind; an event sent in a batch counts once per batch attempt.",
     ["outcome", "kind"],
+)
+DELIVERY_REQUESTS = Counter(
+    "auditwire_delivery_requests_total",
+    "Requests made to deliver events, by layout: one event per request, or a batch.",
+    ["layout"],
 )
 DELIVERY_LATENCY = Histogram(
     "auditwire_delivery_latency_seconds",

@@ -16,11 +16,14 @@ from typing import Any
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError
 
+from auditwire.domain import batch_rules
 from auditwire.errors import InvalidInput
 
 HTTP = "http"
 AWS = "aws"
 GCP = "gcp"
+SPLUNK = "splunk"  # auditwire's addition: Splunk's HTTP Event Collector
+DATADOG = "datadog"  # auditwire's addition: Datadog's logs intake
 
 SECRET_MAX_LENGTH = 4096  # characters, every category
 HTTP_TOKEN_MIN_LENGTH = 16  # characters
@@ -37,6 +40,7 @@ SECRET_REQUIRED = "Secret token is required for category"
 SECRET_TOO_LONG = f"Secret token is too long (maximum is {SECRET_MAX_LENGTH} characters)"
 HTTP_TOKEN_LENGTH = "Secret token should have length between 16 to 24 characters."
 SECRET_INVALID = "Secret token must not contain line breaks or NUL"
+SECRET_NO_SPACES = "Secret token must not contain spaces, line breaks or NUL"
 AWS_REGION_INVALID = "AWS region must be a valid region code, for example us-east-1"
 PROTECTED_HEADER = "Config headers cannot contain X-Gitlab-Event-Streaming-Token"
 
@@ -73,6 +77,9 @@ def _http_schema() -> dict[str, Any]:
                 "additionalProperties": False,
                 "maxProperties": CONFIG_MAX_HEADERS,
             },
+            # auditwire's additions: many events per POST, and how many.
+            "format": {"enum": [batch_rules.PER_EVENT, *batch_rules.HTTP_BATCH_FORMATS]},
+            "batch": batch_rules.batch_schema(),
         },
         "required": ["url"],
         "additionalProperties": False,
@@ -98,6 +105,9 @@ def _aws_schema() -> dict[str, Any]:
             "awsRegion": {"type": "string", "minLength": 1, "maxLength": 50},
             # auditwire's addition: any S3-compatible store (MinIO, Ceph RGW), path-style.
             "endpointUrl": {"type": "string", "pattern": r"\Ahttps?://.+", "maxLength": 255},
+            # auditwire's addition: one gzipped NDJSON object per batch, for data lakes.
+            "format": {"enum": [batch_rules.AWS_BATCH_FORMAT]},
+            "batch": batch_rules.batch_schema(),
         },
         "required": ["accessKeyXid", "bucketName", "awsRegion"],
         "additionalProperties": False,
@@ -133,6 +143,8 @@ def _gcp_schema() -> dict[str, Any]:
 
 
 def _normalize_aws(config: dict[str, Any]) -> dict[str, Any]:
+    if "batch" in config and config.get("format") != batch_rules.AWS_BATCH_FORMAT:
+        raise InvalidInput(batch_rules.AWS_BATCH_NEEDS_FORMAT, "config")
     region = config.get("awsRegion")
     if isinstance(region, str):
         config["awsRegion"] = region.strip()
@@ -150,6 +162,16 @@ def _normalize_gcp(config: dict[str, Any]) -> dict[str, Any]:
 def _normalize_http(config: dict[str, Any]) -> dict[str, Any]:
     if config.get("headers") in ({}, None):
         config.pop("headers", None)
+    if config.get("format") == batch_rules.PER_EVENT:
+        config.pop("format")  # the default, stored as GitLab stores it: absent
+    if "batch" in config and "format" not in config:
+        raise InvalidInput(batch_rules.BATCH_NEEDS_FORMAT, "config")
+    return config
+
+
+def _normalize_datadog(config: dict[str, Any]) -> dict[str, Any]:
+    if "site" in config and "url" in config:
+        raise InvalidInput(batch_rules.DATADOG_SITE_OR_URL, "config")
     return config
 
 
@@ -163,6 +185,8 @@ class CategoryRules:
     unique_keys: tuple[str, ...]  # config keys whose values one owner uses once
     url_keys: tuple[str, ...] = ()  # config keys holding URLs the URL guard checks
     secret_required: bool = True
+    # The secret is sent as a header value (an API key): no spaces or control characters.
+    header_secret: bool = False
     normalize: Callable[[dict[str, Any]], dict[str, Any]] = lambda config: config
     _validator: Draft7Validator = field(init=False, repr=False, compare=False)
 
@@ -190,6 +214,8 @@ class CategoryRules:
             raise InvalidInput(SECRET_TOO_LONG, "secretToken")
         if "\x00" in secret:
             raise InvalidInput(SECRET_INVALID, "secretToken")
+        if self.header_secret and (_CONTROL.search(secret) or any(c.isspace() for c in secret)):
+            raise InvalidInput(SECRET_NO_SPACES, "secretToken")
         return secret
 
 
@@ -215,6 +241,12 @@ def describe(error: ValidationError) -> str:
         case "required":
             missing = [key for key in rule if key not in (error.instance or {})]
             return f"{subject} {'.'.join([path, missing[0]]) if path else missing[0]} is missing"
+        case "maximum":
+            return f"{subject} must be less than or equal to {rule}"
+        case "minimum":
+            return f"{subject} must be greater than or equal to {rule}"
+        case "enum":
+            return f"{subject} must be one of: {', '.join(str(v) for v in rule)}"
         case "maxProperties":
             return f"{subject} are limited to {rule} per destination"
         case "additionalProperties":
@@ -249,6 +281,23 @@ CATEGORIES: dict[str, CategoryRules] = {
         schema=_gcp_schema(),
         unique_keys=("logIdName", "googleProjectIdName"),
         normalize=_normalize_gcp,
+    ),
+    SPLUNK: CategoryRules(
+        name=SPLUNK,
+        label="Splunk HTTP Event Collector",
+        schema=batch_rules.splunk_schema(),
+        unique_keys=("url", "index"),
+        url_keys=("url",),
+        header_secret=True,
+    ),
+    DATADOG: CategoryRules(
+        name=DATADOG,
+        label="Datadog",
+        schema=batch_rules.datadog_schema(),
+        unique_keys=("site", "url", "service"),
+        url_keys=("url",),
+        header_secret=True,
+        normalize=_normalize_datadog,
     ),
 }
 

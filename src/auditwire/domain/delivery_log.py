@@ -39,8 +39,10 @@ class DestinationKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class AttemptRecord:
-    """One POST to a destination and what came of it, stamped when it ended. `status_code` is
-    None when no response came; `error` then says why."""
+    """One request to a destination (one event, or a batch of `event_count` events from
+    `event_id` to `last_event_id`) and what came of it, stamped when it ended. `status_code`
+    is None when no response came; `error` then says why (for a batch: the receiver's
+    answer, even when it was delivered)."""
 
     destination_id: int
     event_id: int
@@ -51,6 +53,9 @@ class AttemptRecord:
     status_code: int | None = None
     error: str | None = None
     id: int | None = None  # set once stored
+    # A batch's attempt: its event count; `event_id` is its first event, this its last.
+    event_count: int = 1
+    last_event_id: int | None = None
 
 
 class HealthState(StrEnum):

@@ -10,9 +10,7 @@ Claims walk each wanted destination's due rows in time order through the index
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,7 +18,15 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auditwire.config import Plan
-from auditwire.domain.delivery_log import AttemptRecord
+from auditwire.domain.delivery import (
+    BatchResult,
+    Claimed,
+    Deactivated,
+    Result,
+    Settle,
+    Settled,
+    StoredDestination,
+)
 from auditwire.domain.events import AuditEvent, NewAuditEvent, as_utc
 from auditwire.domain.retry import Circuit, CircuitPolicy, CircuitState
 from auditwire.domain.routing import Route, fan_out
@@ -226,26 +232,6 @@ def on_outbox_commit(store: Store, callback: Callable[[], object]) -> Callable[[
 # Destinations as workers see them ------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class StoredDestination:
-    """A destination's row with its secrets still encrypted, and its active headers."""
-
-    id: int
-    group_id: int | None
-    name: str
-    category: str
-    config: dict[str, Any]
-    secret_token: bytes
-    signing_secret: bytes
-    active: bool
-    updated_at: datetime
-    circuit: Circuit
-    headers: tuple[tuple[str, bytes], ...] = field(default=())
-
-    def __repr__(self) -> str:  # never show secrets, even encrypted
-        return f"StoredDestination(id={self.id}, name={self.name!r})"
-
-
 def stored_from_row(
     r: sa.Row[Any], headers: Iterable[tuple[str, bytes]], circuit: Circuit
 ) -> StoredDestination:
@@ -321,18 +307,6 @@ _SQLITE_CLAIM = (
     .returning(_d.c.id, _d.c.event_id, _d.c.destination_id, _d.c.attempts, _d.c.created_at)
 )
 _EVENTS = sa.select(audit_events).where(audit_events.c.id.in_(sa.bindparam("ids", expanding=True)))
-
-
-@dataclass(frozen=True, slots=True)
-class Claimed:
-    """A leased delivery with the event it carries."""
-
-    delivery_id: int
-    destination_id: int
-    attempts: int  # including this one
-    created_at: datetime
-    event: AuditEvent
-    probe: bool = False
 
 
 async def claim(
@@ -438,41 +412,6 @@ _STILL_HEALTHY = (
 )
 
 
-class Settle(StrEnum):
-    DELIVERED = "delivered"  # deleted
-    RETRY = "retry"  # rescheduled at `at`
-    FAILED = "failed"  # older than the maximum age: kept, never retried
-    GONE = "gone"  # 410: the destination is deactivated; the delivery waits for reactivation
-    RELEASE = "release"  # not attempted (shutdown): due again at once, attempt not counted
-
-
-@dataclass(slots=True)
-class Result:
-    """An attempt's outcome; its attempt record is attached when the attempt is observed."""
-
-    delivery_id: int
-    destination_id: int
-    settle: Settle
-    at: datetime | None = None  # RETRY: the next attempt
-    error: str | None = None
-    probe: bool = False
-    attempt: AttemptRecord | None = None  # written to the delivery log with the outcome
-
-
-@dataclass(frozen=True, slots=True)
-class Deactivated:
-    id: int
-    group_id: int | None
-    name: str
-    category: str
-
-
-@dataclass(frozen=True, slots=True)
-class Settled:
-    deactivated: list[Deactivated]
-    circuits: dict[int, Circuit]  # destinations whose health changed, as written
-
-
 async def record_outcomes(
     conn: AsyncConnection, results: Sequence[Result], now: datetime, policy: CircuitPolicy
 ) -> Settled:
@@ -522,6 +461,81 @@ async def record_outcomes(
         statement = (
             _dest.update()
             .where(_dest.c.id.in_({r.destination_id for r in gone}), _dest.c.active.is_(True))
+            .values(active=False, updated_at=now)
+            .returning(_dest.c.id, _dest.c.group_id, _dest.c.name, _dest.c.category)
+        )
+        deactivated = [Deactivated(*row) for row in await conn.execute(statement)]
+    return Settled(deactivated, circuits)
+
+
+_PG_RETRY_IDS = """
+    UPDATE deliveries SET next_attempt_at = $2, lease_expires_at = NULL, last_error = $3
+    WHERE id = ANY($1::bigint[])
+"""
+_PG_FAIL_IDS = """
+    UPDATE deliveries SET state = 'failed', lease_expires_at = NULL, last_error = $2
+    WHERE id = ANY($1::bigint[])
+"""
+_PG_GONE_IDS = """
+    UPDATE deliveries SET next_attempt_at = $2, lease_expires_at = NULL, last_error = '410 Gone'
+    WHERE id = ANY($1::bigint[])
+"""
+_PG_RELEASE_IDS = """
+    UPDATE deliveries SET next_attempt_at = $2, lease_expires_at = NULL,
+        attempts = attempts - 1
+    WHERE id = ANY($1::bigint[])
+"""
+
+
+async def record_batch(
+    conn: AsyncConnection, batch: BatchResult, now: datetime, policy: CircuitPolicy
+) -> Settled:
+    """Settle a batch: one statement per outcome group, its one attempt record, and its
+    destination's health updated as for one attempt (a failed batch is one failure)."""
+    if conn.dialect.name == "postgresql":
+        driver = await driver_connection(conn)
+        for group in batch.groups:
+            ids = list(group.delivery_ids)
+            match group.settle:
+                case Settle.DELIVERED:
+                    await driver.execute(_PG_DELETE_DELIVERED, ids)
+                case Settle.RETRY:
+                    await driver.execute(_PG_RETRY_IDS, ids, group.at, _clip(group.error))
+                case Settle.FAILED:
+                    await driver.execute(_PG_FAIL_IDS, ids, _clip(group.error))
+                case Settle.GONE:
+                    await driver.execute(_PG_GONE_IDS, ids, now)
+                case Settle.RELEASE:
+                    await driver.execute(_PG_RELEASE_IDS, ids, now)
+    else:
+        d = deliveries
+        for group in batch.groups:
+            chosen = d.c.id.in_(group.delivery_ids)
+            match group.settle:
+                case Settle.DELIVERED:
+                    await conn.execute(d.delete().where(chosen))
+                    continue
+                case Settle.RETRY:
+                    values: dict[str, Any] = {
+                        "next_attempt_at": group.at,
+                        "last_error": _clip(group.error),
+                    }
+                case Settle.FAILED:
+                    values = {"state": FAILED, "last_error": _clip(group.error)}
+                case Settle.GONE:
+                    values = {"next_attempt_at": now, "last_error": "410 Gone"}
+                case Settle.RELEASE:
+                    values = {"next_attempt_at": now, "attempts": d.c.attempts - 1}
+            await conn.execute(d.update().where(chosen).values(lease_expires_at=None, **values))
+    if batch.attempt is not None:
+        await insert_attempts(conn, [batch.attempt], batches=True)
+    attempt = batch.as_attempt()
+    circuits = await _update_health(conn, [attempt], now, policy)
+    deactivated: list[Deactivated] = []
+    if batch.settle is Settle.GONE:
+        statement = (
+            _dest.update()
+            .where(_dest.c.id == batch.destination_id, _dest.c.active.is_(True))
             .values(active=False, updated_at=now)
             .returning(_dest.c.id, _dest.c.group_id, _dest.c.name, _dest.c.category)
         )

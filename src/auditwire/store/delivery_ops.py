@@ -8,6 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from auditwire.domain.delivery import StoredDestination
 from auditwire.domain.delivery_log import DestinationHealth, QueueStats, health_state
 from auditwire.domain.events import EntityType, as_utc
 from auditwire.domain.retry import Circuit, CircuitState
@@ -17,7 +18,6 @@ from auditwire.store.deliveries import (
     FAILED,
     NOTIFY_CHANNEL,
     PENDING,
-    StoredDestination,
     stored_from_row,
 )
 from auditwire.store.schema import (

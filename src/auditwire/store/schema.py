@@ -245,6 +245,9 @@ delivery_attempts = sa.Table(
     sa.Column("duration_ms", sa.Integer, nullable=False),
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("outcome", sa.String(16), nullable=False),
+    # A batch's attempt: how many events it carried, and its last (event_id is its first).
+    sa.Column("event_count", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("last_event_id", Id, nullable=True),
     # A destination's log is read newest first; pruning walks attempted_at.
     sa.Index(None, "destination_id", "id"),
     sa.Index(None, "attempted_at"),

@@ -5,15 +5,18 @@ destination is: its category picks the sink (see `streaming.sinks`)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, ClassVar
 
 from auditwire.crypto import SecretBox
+from auditwire.domain.batch_rules import ALWAYS_BATCHED, batched
+from auditwire.domain.delivery import StoredDestination
+from auditwire.domain.events import AuditEvent
 from auditwire.domain.retry import Circuit
 from auditwire.errors import StorageError
-from auditwire.store.deliveries import StoredDestination
 from auditwire.streaming.sinks import SinkSet
-from auditwire.streaming.sinks.base import Sink
+from auditwire.streaming.sinks.base import Answer, BatchLimits, BatchSink, Outgoing, Sink
 from auditwire.streaming.sinks.http import SIGNING_SECRET_KEY
 
 log = logging.getLogger(__name__)
@@ -27,13 +30,38 @@ class DestinationConfig:
     group_id: int | None
     name: str
     category: str
-    sink: Sink[Any]
+    sink: Sink[Any]  # the per-event sink; for a batched destination, see `batch`
     target: Any  # the sink's prepared target
     circuit: Circuit
     fingerprint: tuple[object, ...]
+    batch: BatchSink[Any] | None = None  # set when the destination sends batches
+    limits: BatchLimits | None = None  # the batch sink's limits for this target
 
     def __repr__(self) -> str:
         return f"DestinationConfig(id={self.id}, name={self.name!r}, category={self.category!r})"
+
+
+class BatchOfOne:
+    """A batch sink as a per-event Sink: one event sent as a batch of one. What the test
+    event and a lone probe of a batched destination use; the worker sends batches."""
+
+    category: ClassVar[str] = "batch-of-one"  # the wrapped kind is `self.batch.category`
+
+    def __init__(self, batch: BatchSink[Any]) -> None:
+        self.batch = batch
+
+    def prepare(self, config: Mapping[str, Any], secret: str) -> Any:
+        return self.batch.prepare(config, secret)
+
+    async def start(self) -> None:
+        await self.batch.start()
+
+    async def close(self) -> None:
+        await self.batch.close()
+
+    async def send(self, target: Any, event: AuditEvent, body: bytes) -> Answer:
+        answer = await self.batch.send_batch(target, [Outgoing(event, body)])
+        return answer.answer_for(0)
 
 
 def prepared_config(stored: StoredDestination, box: SecretBox) -> dict[str, Any]:
@@ -52,8 +80,19 @@ async def build_config(
     stored: StoredDestination, box: SecretBox, sinks: SinkSet
 ) -> DestinationConfig:
     """Prepare the destination's target with its kind's sink; ValueError when it cannot be."""
-    sink = await sinks.ensure_started(stored.category)
-    target = sink.prepare(prepared_config(stored, box), box.decrypt(stored.secret_token))
+    config, secret = prepared_config(stored, box), box.decrypt(stored.secret_token)
+    batch: BatchSink[Any] | None = None
+    limits: BatchLimits | None = None
+    if batched(stored.category, stored.config):
+        batch = await sinks.ensure_batch_started(stored.category)
+        if stored.category in ALWAYS_BATCHED:  # kinds of their own: no webhook signature
+            config.pop(SIGNING_SECRET_KEY, None)
+        target = batch.prepare(config, secret)
+        sink: Sink[Any] = BatchOfOne(batch)
+        limits = batch.limits(target)
+    else:
+        sink = await sinks.ensure_started(stored.category)
+        target = sink.prepare(config, secret)
     return DestinationConfig(
         id=stored.id,
         group_id=stored.group_id,
@@ -63,6 +102,8 @@ async def build_config(
         target=target,
         circuit=stored.circuit,
         fingerprint=_fingerprint(stored),
+        batch=batch,
+        limits=limits,
     )
 
 

@@ -8,16 +8,17 @@ its query), a token, a signing secret or a header value.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from prometheus_client import Counter, Histogram
 
+from auditwire.domain.delivery import BatchResult, Claimed, Result, Settle
 from auditwire.domain.delivery_log import AttemptOutcome, AttemptRecord, DestinationKind
 from auditwire.domain.retry import Circuit, CircuitState
-from auditwire.metrics import DELIVERIES, DELIVERY_LATENCY
-from auditwire.store.deliveries import Claimed, Result, Settle
+from auditwire.metrics import DELIVERIES, DELIVERY_LATENCY, DELIVERY_REQUESTS
 from auditwire.streaming.destinations import DestinationConfig
-from auditwire.streaming.sinks.base import Answer
+from auditwire.streaming.sinks.base import Answer, BatchAnswer
 
 log = logging.getLogger("auditwire.delivery")
 
@@ -101,6 +102,76 @@ def attempted(
         )
     result.attempt = record
     return result
+
+
+def batch_attempted(
+    items: Sequence[Claimed],
+    config: DestinationConfig,
+    answer: BatchAnswer,
+    result: BatchResult,
+    started_at: datetime,
+    seconds: float,
+) -> BatchResult:
+    """The batch's result with its one attempt record (event count, first and last id, the
+    receiver's answer); counts its events per outcome and its requests."""
+    outcome = OUTCOMES.get(result.settle)
+    if outcome is None:
+        return result
+    duration_ms = max(0, round(seconds * 1000))
+    finished = started_at + timedelta(seconds=seconds)
+    kind = kind_of(config)
+    DELIVERY_REQUESTS.labels("batch").inc(answer.requests)
+    for group in result.groups:
+        group_outcome = OUTCOMES.get(group.settle)
+        if group_outcome is not None:
+            counter, latency = _series(group_outcome, kind)
+            counter.inc(len(group.delivery_ids))
+    delivered = {d for g in result.groups if g.settle is Settle.DELIVERED for d in g.delivery_ids}
+    if delivered:
+        latency = _series(AttemptOutcome.DELIVERED, kind)[1]
+        for item in items:
+            if item.delivery_id in delivered:
+                latency.observe(max(0.0, (finished - item.created_at).total_seconds()))
+    if outcome is not AttemptOutcome.DELIVERED or result.count != len(delivered):
+        log.warning(
+            "batch delivery attempt failed"
+            if outcome is not AttemptOutcome.DELIVERED
+            else "batch delivered with refused events",
+            extra={
+                "destination_id": config.id,
+                "destination_name": config.name,
+                "destination_kind": kind.value,
+                "first_event_id": items[0].event.id,
+                "last_event_id": items[-1].event.id,
+                "events": len(items),
+                "delivered": len(delivered),
+                "requests": answer.requests,
+                "status_code": answer.answer.status,
+                "category": config.category,
+                "error": result.error,
+                "outcome": outcome.value,
+                "duration_ms": duration_ms,
+            },
+        )
+    result.attempt = AttemptRecord(
+        destination_id=config.id,
+        event_id=items[0].event.id,
+        event_type=items[0].event.event_type if len(items) == 1 else "batch",
+        attempted_at=finished,
+        duration_ms=duration_ms,
+        outcome=outcome,
+        status_code=answer.answer.status,
+        error=result.error,
+        event_count=len(items),
+        last_event_id=items[-1].event.id,
+    )
+    return result
+
+
+def requests_made(count: int) -> None:
+    """Count `count` per-event requests (once per settle, not per attempt)."""
+    if count:
+        DELIVERY_REQUESTS.labels("event").inc(count)
 
 
 def circuit_changed(

@@ -7,6 +7,7 @@ import asyncio
 import logging
 from contextlib import suppress
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from auditwire.domain.events import utcnow
 from auditwire.errors import StorageError
@@ -21,11 +22,29 @@ STOP_GRACE = 10.0  # seconds `stop()` lets a batch under way commit before cance
 log = logging.getLogger(__name__)
 
 
-class AttemptPruner:
-    """Deletes old attempt records now and then. `start()` then `stop()`."""
+class Prunes(Protocol):
+    """What deletes a bounded batch of old attempt records (a delivery manager)."""
 
-    def __init__(self, store: Store, keep_days: int, *, interval: float = PRUNE_INTERVAL) -> None:
+    async def prune_attempts(self, older_than: datetime) -> int: ...
+
+
+class _StorePrunes:
+    def __init__(self, store: Store) -> None:
         self._store = store
+
+    async def prune_attempts(self, older_than: datetime) -> int:
+        async with self._store.write() as conn:
+            return await prune_batch(conn, older_than)
+
+
+class AttemptPruner:
+    """Deletes old attempt records now and then. `start()` then `stop()`. `source` is the
+    delivery manager, or a store."""
+
+    def __init__(
+        self, source: Prunes | Store, keep_days: int, *, interval: float = PRUNE_INTERVAL
+    ) -> None:
+        self._source: Prunes = _StorePrunes(source) if isinstance(source, Store) else source
         self._keep = timedelta(days=keep_days)
         self._interval = interval
         self._task: asyncio.Task[None] | None = None
@@ -68,8 +87,7 @@ class AttemptPruner:
         for _ in range(MAX_BATCHES):
             if self._stop.is_set():
                 break
-            async with self._store.write() as conn:
-                count = await prune_batch(conn, older_than)
+            count = await self._source.prune_attempts(older_than)
             removed += count
             if count < PRUNE_BATCH:
                 break

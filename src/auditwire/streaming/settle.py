@@ -1,20 +1,15 @@
-"""Turn answers into outcomes and write them in batches, with the audit trail of a 410."""
+"""Turn any kind's answers into outcomes: one delivery's (`judge`), or a batch's grouped by
+outcome so that one statement settles each group (`judge_batch`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from auditwire.domain.destination_events import deactivation_event
-from auditwire.domain.events import NewAuditEvent
-from auditwire.domain.owner import Owner
-from auditwire.domain.retry import CircuitPolicy, RetryPolicy, expired, next_delay
-from auditwire.metrics import EVENTS_RECORDED
-from auditwire.store import deliveries as deliveries_store
-from auditwire.store import namespaces as ns_store
-from auditwire.store.deliveries import Claimed, Deactivated, Result, Settle, Settled
-from auditwire.streaming.sinks.base import Answer, Verdict
+from auditwire.domain.delivery import BatchResult, Claimed, Result, Settle, SettleGroup
+from auditwire.domain.retry import RetryPolicy, expired, next_delay
+from auditwire.streaming.sinks.base import Answer, BatchAnswer, Verdict
 
 
 def judge(claimed: Claimed, answer: Answer, now: datetime, policy: RetryPolicy) -> Result:
@@ -35,23 +30,46 @@ def judge(claimed: Claimed, answer: Answer, now: datetime, policy: RetryPolicy) 
     )
 
 
-async def write_outcomes(
-    conn: AsyncConnection, results: list[Result], now: datetime, policy: CircuitPolicy
-) -> Settled:
-    """Settle a batch; a destination that answered 410 is deactivated and that change audited
-    in the same transaction, like any other change to a destination."""
-    settled = await deliveries_store.record_outcomes(conn, results, now, policy)
-    for destination in settled.deactivated:
-        event = await _deactivation_event(conn, destination)
-        recorded = await deliveries_store.record_events(conn, [event], now)
-        for entity_type in {e.entity_type for e in recorded}:
-            EVENTS_RECORDED.labels(entity_type).inc()
-    return settled
+_BATCH_SETTLE = {
+    Verdict.DELIVERED: Settle.DELIVERED,
+    Verdict.RETRY: Settle.RETRY,
+    Verdict.GONE: Settle.GONE,
+    Verdict.REFUSED: Settle.FAILED,
+}
 
 
-async def _deactivation_event(conn: AsyncConnection, destination: Deactivated) -> NewAuditEvent:
-    owner = Owner.instance()
-    if destination.group_id is not None:
-        group = await ns_store.get_group(conn, destination.group_id)
-        owner = Owner.of(group) if group is not None else owner
-    return deactivation_event(owner, destination.id, destination.name, destination.category)
+def judge_batch(
+    items: Sequence[Claimed], answer: BatchAnswer, now: datetime, policy: RetryPolicy
+) -> BatchResult:
+    """A batch's outcome. A retried batch is retried as a whole, after the backoff of its
+    most tried delivery (so the batch stays together); a delivery past the maximum age in
+    it fails, as it would alone; a refused event fails with its own reason."""
+    attempts = max(item.attempts for item in items)
+    probe = any(item.probe for item in items)
+    groups: list[SettleGroup] = []
+    for part_answer, indices in answer.groups(len(items)):
+        chosen = [items[index] for index in indices]
+        newest = max(chosen, key=lambda item: item.created_at)
+        one = judge(replace(newest, attempts=attempts), part_answer, now, policy)
+        if one.settle is Settle.RETRY:  # those past the maximum age fail instead
+            old = tuple(c.delivery_id for c in chosen if expired(c.created_at, now, policy))
+            if old:
+                groups.append(SettleGroup(Settle.FAILED, old, error=one.error))
+            gone_old = set(old)
+            young = tuple(c.delivery_id for c in chosen if c.delivery_id not in gone_old)
+            if young:
+                groups.append(SettleGroup(Settle.RETRY, young, at=one.at, error=one.error))
+            continue
+        ids = tuple(c.delivery_id for c in chosen)
+        groups.append(SettleGroup(one.settle, ids, at=one.at, error=one.error))
+    main = answer.answer
+    error = main.detail or (f"HTTP {main.status}" if main.status else None)
+    if main.verdict is not Verdict.DELIVERED and error is None:
+        error = "failed"
+    return BatchResult(
+        destination_id=items[0].destination_id,
+        settle=_BATCH_SETTLE[main.verdict],
+        groups=groups,
+        error=error,
+        probe=probe,
+    )

@@ -1,6 +1,7 @@
 """The delivery worker: claim due deliveries in batches, POST them concurrently within each
-destination's budget, settle the outcomes in batches. Any number of workers may run against
-PostgreSQL; SQLite supports one worker process."""
+destination's budget, settle the outcomes in batches; a batched destination runs in its own
+lane (`streaming.batches`). The worker reaches storage only through its `DeliveryManager`.
+Any number of workers may run against PostgreSQL; SQLite supports one worker process."""
 
 from __future__ import annotations
 
@@ -8,25 +9,23 @@ import asyncio
 import logging
 from collections import Counter, defaultdict, deque
 from contextlib import suppress
-from datetime import datetime, timedelta
-
-from sqlalchemy.ext.asyncio import AsyncConnection
+from datetime import timedelta
 
 from auditwire.config import Settings
 from auditwire.crypto import SecretBox
+from auditwire.domain.delivery import Claimed, Result, Settle, Settled
 from auditwire.domain.events import utcnow
 from auditwire.domain.retry import CircuitPolicy, Gate, RetryPolicy
 from auditwire.errors import StorageError
 from auditwire.store import Store
-from auditwire.store import deliveries as deliveries_store
-from auditwire.store.deliveries import Claimed, Result, Settle, Settled
 from auditwire.streaming import observe
+from auditwire.streaming.batches import BatchLane, LaneSettings
 from auditwire.streaming.destinations import DestinationCache, DestinationConfig
+from auditwire.streaming.manager import DeliveryManager
 from auditwire.streaming.prune import AttemptPruner
-from auditwire.streaming.settle import judge, write_outcomes
+from auditwire.streaming.settle import judge
 from auditwire.streaming.sinks import SinkSet, SinkSettings
 from auditwire.streaming.sinks.base import Answer, Verdict
-from auditwire.streaming.wakeup import listen
 
 REFRESH_INTERVAL = 0.5  # seconds between re-reads of the destinations' rows
 STORAGE_RETRY = 1.0  # seconds before retrying after a database error
@@ -40,13 +39,24 @@ log = logging.getLogger(__name__)
 
 
 class DeliveryWorker:
-    """Delivers pending deliveries until stopped. `start()` then `stop()`; both idempotent."""
+    """Delivers pending deliveries until stopped. `start()` then `stop()`; both idempotent.
+
+    `manager` is the worker's only way to storage; a `Store` is taken as its SQL manager."""
 
     def __init__(
-        self, settings: Settings, store: Store, box: SecretBox, *, sinks: SinkSet | None = None
+        self,
+        settings: Settings,
+        manager: DeliveryManager | Store,
+        box: SecretBox,
+        *,
+        sinks: SinkSet | None = None,
     ) -> None:
+        if isinstance(manager, Store):
+            from auditwire.store.delivery_manager import SqlDeliveryManager
+
+            manager = SqlDeliveryManager(manager)
         self._settings = settings
-        self._store = store
+        self._manager: DeliveryManager = manager
         self._sinks = sinks or SinkSet(sink_settings(settings))
         self._cache = DestinationCache(box, self._sinks)
         self._retry = RetryPolicy(
@@ -70,9 +80,16 @@ class DeliveryWorker:
         self._sending: set[asyncio.Task[None]] = set()
         self._claimer: asyncio.Task[None] | None = None
         self._settler: asyncio.Task[None] | None = None
-        self._listener: asyncio.Task[None] | None = None
-        self._remove_hook: object = None
-        self._pruner = AttemptPruner(store, settings.delivery_log_days)
+        self._lanes: dict[int, BatchLane] = {}
+        self._lane_settings = LaneSettings(
+            manager=manager,
+            cache=self._cache,
+            retry=self._retry,
+            circuit=self._circuit,
+            lease=settings.delivery_lease,
+            poll=settings.delivery_poll_interval,
+        )
+        self._pruner = AttemptPruner(manager, settings.delivery_log_days)
         self._stopping = False
         self._closing = False
         self._refresh_due = 0.0
@@ -84,23 +101,17 @@ class DeliveryWorker:
     async def start(self) -> None:
         if self._claimer is not None:
             return
-        loop = asyncio.get_running_loop()
         await self._sinks.start()
-        # Commits may happen on another thread's loop (a server in a thread): hop safely.
-        self._remove_hook = deliveries_store.on_outbox_commit(
-            self._store, lambda: loop.call_soon_threadsafe(self._wake.set)
-        )
+        await self._manager.start(self.wake)
         self._claimer = asyncio.create_task(self._claim_loop(), name="delivery-claim")
         self._settler = asyncio.create_task(self._settle_loop(), name="delivery-settle")
-        if not self._store.is_sqlite:
-            self._listener = asyncio.create_task(
-                listen(self._store.url, lambda: self._wake.set()), name="delivery-listen"
-            )
         self._pruner.start()
 
     def wake(self) -> None:
         """Look for due deliveries now rather than at the next poll."""
         self._wake.set()
+        for lane in self._lanes.values():
+            lane.wake()
 
     async def stop(self, grace: float | None = None) -> None:
         """Stop claiming, give requests in flight `grace` seconds (default from the settings)
@@ -112,9 +123,15 @@ class DeliveryWorker:
         await self._claimer
         for destination_id in list(self._queued):  # claimed, not started: others may take them
             self._release_queued(destination_id)
-        if self._sending:
+        lanes = list(self._lanes.values())
+        for lane in lanes:
+            lane.stop()
+        # A lane ends once it released what it gathered; its batches in flight get the grace.
+        await asyncio.gather(*(lane.task for lane in lanes if lane.task), return_exceptions=True)
+        in_flight = set(self._sending).union(*(lane.sending for lane in lanes))
+        if in_flight:
             bound = self._settings.delivery_shutdown_grace if grace is None else grace
-            _done, late = await asyncio.wait(set(self._sending), timeout=bound)
+            _done, late = await asyncio.wait(in_flight, timeout=bound)
             for task in late:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
@@ -122,14 +139,9 @@ class DeliveryWorker:
         self._results_ready.set()
         if self._settler is not None:
             await self._settler
-        if self._listener is not None:
-            self._listener.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._listener
+        await self._manager.stop()
         await self._pruner.stop()
         await self._sinks.close()
-        if callable(self._remove_hook):
-            self._remove_hook()
 
     @property
     def in_flight(self) -> int:
@@ -178,13 +190,27 @@ class DeliveryWorker:
         loop = asyncio.get_running_loop()
         if loop.time() < self._refresh_due:
             return
-        async with self._store.read() as conn:
-            rows = await deliveries_store.load_destinations(conn)
+        rows = await self._manager.load_destinations()
         await self._cache.update(rows)
         self._refresh_due = loop.time() + REFRESH_INTERVAL
         for destination_id, queue in self._queued.items():
             if queue and destination_id not in self._cache.by_id:  # deactivated or destroyed
                 self._release_queued(destination_id)
+        self._run_lanes()
+
+    def _run_lanes(self) -> None:
+        """One lane per batched destination, while it is active; ended lanes are dropped."""
+        for destination_id, lane in list(self._lanes.items()):
+            if lane.task is not None and lane.task.done():
+                del self._lanes[destination_id]
+        if self._stopping:
+            return
+        for config in self._cache.by_id.values():
+            if config.batch is not None and config.id not in self._lanes:
+                lane = self._lanes[config.id] = BatchLane(
+                    config.id, self._lane_settings, self._apply
+                )
+                lane.start()
 
     async def _claim_once(self) -> bool:
         """Claim what the budgets allow; True when a destination may have more due at once."""
@@ -200,6 +226,8 @@ class DeliveryWorker:
         for config in configs:
             if free_total <= 0:
                 break
+            if config.batch is not None:  # its lane claims for it
+                continue
             held = self._in_flight[config.id] + len(self._queued[config.id])
             gate = config.circuit.gate(now)
             if gate is Gate.SEND:
@@ -219,23 +247,24 @@ class DeliveryWorker:
             return False
         # Outcomes waiting to be written ride along: one transaction instead of two.
         outcomes, self._results = self._results, []
+        lease_until = now + timedelta(seconds=self._settings.delivery_lease)
         try:
-            async with self._store.write() as conn:
-                settled = None
-                if outcomes:
-                    settled = await write_outcomes(conn, outcomes, now, self._circuit)
-                    for destination_id, circuit in settled.circuits.items():
-                        if circuit.gate(now) is not Gate.SEND:
-                            wanted.pop(destination_id, None)
-                    for gone in settled.deactivated:
-                        wanted.pop(gone.id, None)
-                claimed, probes = await self._claim_in(conn, wanted, probe_candidates, now)
+            exchanged = await self._manager.exchange(
+                outcomes, wanted, probe_candidates, now, lease_until, self._circuit
+            )
         except BaseException:
             self._results[:0] = outcomes  # not written: the settle loop tries again
             self._results_ready.set()
             raise
+        settled, claimed, probes = exchanged.settled, exchanged.claimed, exchanged.probes
         if settled is not None:
             self._settled(outcomes, settled)
+            skip = dict(wanted)  # what the manager skipped, to judge "more" below
+            for destination_id, circuit in settled.circuits.items():
+                if circuit.gate(now) is not Gate.SEND:
+                    skip.pop(destination_id, None)
+            wanted = skip
+        wanted.update(dict.fromkeys(probes, 1))
         got = Counter(c.destination_id for c in claimed)
         if probes:
             self._refresh_due = 0.0
@@ -258,27 +287,6 @@ class DeliveryWorker:
         return any(got[d] == n and d in self._cache.by_id for d, n in wanted.items()) and (
             self._held < PREFETCH * self._settings.delivery_concurrency
         )
-
-    async def _claim_in(
-        self,
-        conn: AsyncConnection,
-        wanted: dict[int, int],
-        probe_candidates: list[int],
-        now: datetime,
-    ) -> tuple[list[Claimed], set[int]]:
-        lease_until = now + timedelta(seconds=self._settings.delivery_lease)
-        probes: set[int] = set()
-        for destination_id in probe_candidates:
-            if await deliveries_store.take_probe(conn, destination_id, now, lease_until):
-                probes.add(destination_id)
-                wanted[destination_id] = 1
-        claimed = await deliveries_store.claim(
-            conn, wanted, now, lease_until, probes=frozenset(probes)
-        )
-        got = {c.destination_id for c in claimed}
-        for destination_id in probes - got:
-            await deliveries_store.close_circuit(conn, destination_id)
-        return claimed, probes
 
     def _release_queued(self, destination_id: int) -> None:
         queue = self._queued.get(destination_id)
@@ -380,8 +388,7 @@ class DeliveryWorker:
         while True:
             now = utcnow()
             try:
-                async with self._store.write() as conn:
-                    settled = await write_outcomes(conn, batch, now, self._circuit)
+                settled = await self._manager.settle(batch, now, self._circuit)
                 break
             except Exception as error:  # StorageError, or a bug: the outcomes are kept
                 if self._closing:  # the leases expire and the deliveries are sent again
@@ -393,13 +400,20 @@ class DeliveryWorker:
 
     def _settled(self, batch: list[Result], settled: Settled) -> None:
         self.stats["settles"] += 1
+        released = 0
         for result in batch:
             self.stats[result.settle.value] += 1
-        for result in batch:
             if result.settle is Settle.DELIVERED:
                 self._proven.add(result.destination_id)
             elif result.settle is not Settle.RELEASE:
                 self._proven.discard(result.destination_id)
+            else:
+                released += 1
+        observe.requests_made(len(batch) - released)
+        self._apply(settled)
+
+    def _apply(self, settled: Settled) -> None:
+        """Circuits that changed and destinations that went, as a settle wrote them."""
         now = utcnow()
         for destination_id, circuit in settled.circuits.items():
             known = self._cache.by_id.get(destination_id)

@@ -95,6 +95,12 @@ class DeliveryAttemptType:
     duration_ms: int = strawberry.field(description="Duration of the attempt in milliseconds.")
     error: str | None = strawberry.field(description="Why the attempt failed.")
     outcome: AttemptOutcome = strawberry.field(description="What came of the attempt.")
+    event_count: int = strawberry.field(
+        description="Events the attempt carried: 1, or a batch's (from eventId to lastEventId)."
+    )
+    last_event_id: strawberry.ID = strawberry.field(
+        description="ID of the last audit event of a batch; eventId for one event."
+    )
 
     @classmethod
     def of(cls, record: AttemptRecord) -> DeliveryAttemptType:
@@ -106,6 +112,8 @@ class DeliveryAttemptType:
             duration_ms=record.duration_ms,
             error=record.error,
             outcome=record.outcome,
+            event_count=record.event_count,
+            last_event_id=strawberry.ID(str(record.last_event_id or record.event_id)),
         )
 
 

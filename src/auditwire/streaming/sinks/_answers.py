@@ -7,7 +7,9 @@ from collections.abc import Awaitable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from multidict import CIMultiDictProxy
+from yarl import URL
 
 from auditwire.domain.retry import parse_retry_after
 from auditwire.streaming.sinks._client import TransportError, describe
@@ -61,3 +63,53 @@ def required_text(
     if not pattern.fullmatch(value):
         raise ValueError(f"config {key} {rule}")
     return value
+
+
+def optional_url(config: Mapping[str, Any], key: str) -> str | None:
+    """A config value that, when present, is an http(s) base URL with a host and without
+    credentials, query or fragment; returned without a trailing slash, or None."""
+    value = config.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"config {key} must be a URL")
+    try:
+        url = URL(value)
+    except ValueError:
+        raise ValueError(f"config {key} must be a URL") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(f"config {key} must be an http:// or https:// URL with a host")
+    if url.user is not None or url.password is not None:
+        raise ValueError(f"config {key} must not contain credentials")
+    if url.query_string or url.fragment:
+        raise ValueError(f"config {key} must not have a query or fragment")
+    return str(url).rstrip("/")
+
+
+def optional_text(config: Mapping[str, Any], key: str, *, limit: int) -> str | None:
+    """A config value that, when present, is a non-blank string of at most `limit` characters."""
+    value = config.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"config {key} must be a non-empty string")
+    if len(value) > limit:
+        raise ValueError(f"config {key} is too long (maximum is {limit} characters)")
+    return value
+
+
+def optional_flag(config: Mapping[str, Any], key: str) -> bool:
+    """A config value that, when present, is true or false; absent is false."""
+    value = config.get(key, False)
+    if not isinstance(value, bool):
+        raise ValueError(f"config {key} must be true or false")
+    return value
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """An answer's body as a JSON object, or an empty one when it is not one."""
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -128,3 +128,25 @@ def describe(error: BaseException) -> str:
     if cause is not None and str(cause) and str(cause) not in text:
         text = f"{text}: {cause}"
     return text
+
+
+class ClientSink:
+    """The part every HTTP-based sink shares: one SinkClient, opened by `start` and closed
+    by `close`."""
+
+    def __init__(
+        self,
+        *,
+        timeout: float = TIMEOUT,
+        connections: int = CONNECTIONS,
+        allow_local_requests: bool = False,
+    ) -> None:
+        self._client = SinkClient(
+            timeout=timeout, connections=connections, allow_local_requests=allow_local_requests
+        )
+
+    async def start(self) -> None:
+        await self._client.start()
+
+    async def close(self) -> None:
+        await self._client.close()

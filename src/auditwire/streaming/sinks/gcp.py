@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from auditwire.domain.events import AuditEvent
 from auditwire.streaming.sinks._answers import (
     answered,
+    json_object,
     required_text,
     retry_answer,
     status_answer,
@@ -236,7 +237,7 @@ class GcpSink:
             headers={"Content-Type": "application/x-www-form-urlencoded"},
             body=form,
         )
-        answer = _json(reply.body)
+        answer = json_object(reply.body)
         token = answer.get("access_token")
         if not (200 <= reply.status < 300) or not isinstance(token, str) or not token:
             reason = oauth_error(answer) or f"HTTP {reply.status}"
@@ -249,7 +250,7 @@ class GcpSink:
 
 def google_error(body: bytes) -> str | None:
     """Google's reason from an API error (`{"error": {"status", "message"}}`), or None."""
-    error = _json(body).get("error")
+    error = json_object(body).get("error")
     if not isinstance(error, dict):
         return None
     status, message = error.get("status"), error.get("message")
@@ -261,14 +262,6 @@ def oauth_error(answer: Mapping[str, Any]) -> str | None:
     """An OAuth 2.0 error answer's reason (`error`, `error_description`), or None."""
     parts = [answer.get("error"), answer.get("error_description")]
     return ": ".join(part for part in parts if isinstance(part, str) and part) or None
-
-
-def _json(body: bytes) -> dict[str, Any]:
-    try:
-        value = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def _rsa_key(secret: str) -> RSAPrivateKey:

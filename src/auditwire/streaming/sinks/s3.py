@@ -15,11 +15,15 @@ from xml.etree import ElementTree
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from yarl import URL
 
 from auditwire.domain.events import AuditEvent
-from auditwire.streaming.sinks._answers import answered, required_text, status_answer
-from auditwire.streaming.sinks._client import CONNECTIONS, TIMEOUT, SinkClient
+from auditwire.streaming.sinks._answers import (
+    answered,
+    optional_url,
+    required_text,
+    status_answer,
+)
+from auditwire.streaming.sinks._client import CONNECTIONS, TIMEOUT, ClientSink, SinkClient
 from auditwire.streaming.sinks.base import Answer
 
 CONTENT_TYPE = "application/json"
@@ -57,7 +61,7 @@ def object_key(event: AuditEvent, sent_at: datetime) -> str:
     return f"{entity}/{moment:%Y}/{moment:%m}/{event.event_type}_{event.id}_{epoch_ms}.json"
 
 
-class S3Sink:
+class S3Sink(ClientSink):
     """Puts each event into the destination's bucket, signing every request with SigV4."""
 
     category: ClassVar[str] = "aws"
@@ -70,7 +74,7 @@ class S3Sink:
         allow_local_requests: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._client = SinkClient(
+        super().__init__(
             timeout=timeout, connections=connections, allow_local_requests=allow_local_requests
         )
         self._clock = clock
@@ -100,7 +104,7 @@ class S3Sink:
         )
         if not secret:
             raise ValueError("the secret access key is required")
-        endpoint = _endpoint(config.get("endpointUrl"))
+        endpoint = optional_url(config, "endpointUrl")
         if endpoint is not None:
             base = f"{endpoint}/{bucket}/"  # path-style, which every S3-compatible store speaks
         elif "." in bucket:  # a dotted name breaks the TLS name of a virtual host
@@ -110,28 +114,25 @@ class S3Sink:
         signer = S3SigV4Auth(Credentials(access_key, secret), "s3", region)
         return S3Target(access_key, bucket, region, endpoint, base, secret, signer)
 
-    async def start(self) -> None:
-        await self._client.start()
-
-    async def close(self) -> None:
-        await self._client.close()
-
     async def send(self, target: S3Target, event: AuditEvent, body: bytes) -> Answer:
         return await answered(self._put(target, event, body))
 
     async def _put(self, target: S3Target, event: AuditEvent, body: bytes) -> Answer:
         key = object_key(event, datetime.fromtimestamp(self._clock(), UTC))
-        url = target.base_url + quote(key, safe="/")
-        request = AWSRequest(
-            method="PUT", url=url, data=body, headers={"Content-Type": CONTENT_TYPE}
-        )
-        target.signer.add_auth(request)
-        reply = await self._client.request(
-            "PUT", url, headers=dict(request.headers.items()), body=body
-        )
-        code, message = s3_error(reply.body) if reply.status >= 300 else (None, None)
-        detail = f"{code}: {message}" if code and message else code
-        return status_answer(reply.status, reply.headers, detail, refused=code in REFUSED_CODES)
+        return await put_object(self._client, target, key, body, CONTENT_TYPE)
+
+
+async def put_object(
+    client: SinkClient, target: S3Target, key: str, body: bytes, content_type: str
+) -> Answer:
+    """One SigV4-signed PutObject of `body` under `key`, and its answer with S3's error code."""
+    url = target.base_url + quote(key, safe="/")
+    request = AWSRequest(method="PUT", url=url, data=body, headers={"Content-Type": content_type})
+    target.signer.add_auth(request)
+    reply = await client.request("PUT", url, headers=dict(request.headers.items()), body=body)
+    code, message = s3_error(reply.body) if reply.status >= 300 else (None, None)
+    detail = f"{code}: {message}" if code and message else code
+    return status_answer(reply.status, reply.headers, detail, refused=code in REFUSED_CODES)
 
 
 def s3_error(body: bytes) -> tuple[str | None, str | None]:
@@ -150,22 +151,3 @@ def s3_error(body: bytes) -> tuple[str | None, str | None]:
         if name in ("Code", "Message") and child.text:
             found.setdefault(name, child.text.strip())
     return found.get("Code"), found.get("Message")
-
-
-def _endpoint(value: object) -> str | None:
-    """`endpointUrl`, auditwire's addition: an S3-compatible store's base URL, or None."""
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise ValueError("config endpointUrl must be a URL")
-    try:
-        url = URL(value)
-    except ValueError:
-        raise ValueError("config endpointUrl must be a URL") from None
-    if url.scheme not in ("http", "https") or not url.host:
-        raise ValueError("config endpointUrl must be an http:// or https:// URL with a host")
-    if url.user is not None or url.password is not None:
-        raise ValueError("config endpointUrl must not contain credentials")
-    if url.query_string or url.fragment:
-        raise ValueError("config endpointUrl must not have a query or fragment")
-    return str(url).rstrip("/")

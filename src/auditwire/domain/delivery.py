@@ -1,0 +1,131 @@
+"""The values the delivery engine passes between the worker and its delivery manager: a
+claimed delivery, the outcome of an attempt (one delivery's, or a batch's grouped by
+outcome), what settling changed, and a destination as the worker loads it. Pure values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from auditwire.domain.delivery_log import AttemptRecord
+from auditwire.domain.events import AuditEvent
+from auditwire.domain.retry import Circuit, Gate
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A leased delivery with the event it carries."""
+
+    delivery_id: int
+    destination_id: int
+    attempts: int  # including this one
+    created_at: datetime
+    event: AuditEvent
+    probe: bool = False
+
+
+class Settle(StrEnum):
+    DELIVERED = "delivered"  # deleted
+    RETRY = "retry"  # rescheduled at `at`
+    FAILED = "failed"  # refused, or older than the maximum age: kept, never retried
+    GONE = "gone"  # 410: the destination is deactivated; the delivery waits for reactivation
+    RELEASE = "release"  # not attempted (shutdown): due again at once, attempt not counted
+
+
+@dataclass(slots=True)
+class Result:
+    """An attempt's outcome; its attempt record is attached when the attempt is observed."""
+
+    delivery_id: int
+    destination_id: int
+    settle: Settle
+    at: datetime | None = None  # RETRY: the next attempt
+    error: str | None = None
+    probe: bool = False
+    attempt: AttemptRecord | None = None  # written to the delivery log with the outcome
+
+
+@dataclass(frozen=True, slots=True)
+class SettleGroup:
+    """The deliveries of a batch that share one outcome: settled by one statement."""
+
+    settle: Settle
+    delivery_ids: tuple[int, ...]
+    at: datetime | None = None  # RETRY: the next attempt
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class BatchResult:
+    """A batch's outcome: its deliveries grouped by outcome, and the batch's own outcome
+    (`settle`, `error`), which the circuit breaker counts as one attempt."""
+
+    destination_id: int
+    settle: Settle
+    groups: list[SettleGroup]
+    error: str | None = None
+    probe: bool = False
+    attempt: AttemptRecord | None = None
+
+    @property
+    def count(self) -> int:
+        return sum(len(group.delivery_ids) for group in self.groups)
+
+    def as_attempt(self) -> Result:
+        """The batch as the one attempt the destination's health counts."""
+        return Result(0, self.destination_id, self.settle, error=self.error, probe=self.probe)
+
+
+@dataclass(frozen=True, slots=True)
+class Deactivated:
+    id: int
+    group_id: int | None
+    name: str
+    category: str
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    deactivated: list[Deactivated]
+    circuits: dict[int, Circuit]  # destinations whose health changed, as written
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDestination:
+    """A destination as workers load it: secrets still encrypted, its active headers."""
+
+    id: int
+    group_id: int | None
+    name: str
+    category: str
+    config: dict[str, Any]
+    secret_token: bytes
+    signing_secret: bytes
+    active: bool
+    updated_at: datetime
+    circuit: Circuit
+    headers: tuple[tuple[str, bytes], ...] = field(default=())
+
+    def __repr__(self) -> str:  # never show secrets, even encrypted
+        return f"StoredDestination(id={self.id}, name={self.name!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """What one `exchange` did: the outcomes it settled (None when it had none), the
+    deliveries it claimed, and the destinations whose circuit probe it took."""
+
+    settled: Settled | None
+    claimed: list[Claimed]
+    probes: frozenset[int]
+
+
+def skip_unsendable(wanted: dict[int, int], settled: Settled, now: datetime) -> None:
+    """Drop from `wanted` the destinations whose circuit `settled` opened or that went."""
+    for destination_id, circuit in settled.circuits.items():
+        if circuit.gate(now) is not Gate.SEND:
+            wanted.pop(destination_id, None)
+    for gone in settled.deactivated:
+        wanted.pop(gone.id, None)

@@ -1,0 +1,230 @@
+"""The batch path of the worker: one lane per batched destination claims up to its batch
+size of due deliveries in one statement, holds a partial batch until its oldest event has
+waited `maxWaitMs`, sends it with one `send_batch`, and settles every delivery of it in one
+transaction (one statement per outcome group). Lanes run beside each other and beside the
+per-event path, so a slow batch destination delays no other destination."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from auditwire.domain.delivery import BatchResult, Claimed, Settle, Settled, SettleGroup
+from auditwire.domain.events import utcnow
+from auditwire.domain.retry import CircuitPolicy, Gate, RetryPolicy
+from auditwire.errors import StorageError
+from auditwire.streaming import observe
+from auditwire.streaming.destinations import DestinationCache, DestinationConfig
+from auditwire.streaming.manager import DeliveryManager
+from auditwire.streaming.settle import judge_batch
+from auditwire.streaming.sinks.base import Answer, BatchAnswer, Outgoing, Verdict
+
+BATCHES_IN_FLIGHT = 4  # batches of one destination sent at once: claims overlap sends
+STORAGE_RETRY = 1.0  # seconds before retrying after a database error
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class LaneSettings:
+    """What every lane is run with (from the worker's settings and policies)."""
+
+    manager: DeliveryManager
+    cache: DestinationCache
+    retry: RetryPolicy
+    circuit: CircuitPolicy
+    lease: float  # seconds a claim is leased for
+    poll: float  # seconds between looks for due deliveries when nothing woke the lane
+    in_flight: int = BATCHES_IN_FLIGHT
+
+
+class BatchLane:
+    """Delivers one batched destination's deliveries until stopped."""
+
+    def __init__(
+        self, destination_id: int, settings: LaneSettings, settled: Callable[[Settled], None]
+    ) -> None:
+        self.destination_id = destination_id
+        self._s = settings
+        self._on_settled = settled
+        self._wake = asyncio.Event()
+        self._stopping = False
+        # Claimed and not yet sent: the deliveries, their events with bodies, and the oldest
+        # delivery's creation (when the batch must go).
+        self._gathered: list[Claimed] = []
+        self._outgoing: list[Outgoing] = []
+        self._gathered_bytes = 0
+        self._oldest: datetime | None = None
+        self._sending: set[asyncio.Task[None]] = set()
+        self._sent = asyncio.Event()
+        self._stopped = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+        self.batches = 0
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self._run(), name=f"delivery-batch-{self.destination_id}")
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._stopped.set()
+        self._wake.set()
+        self._sent.set()
+
+    @property
+    def sending(self) -> set[asyncio.Task[None]]:
+        return self._sending
+
+    async def _run(self) -> None:
+        try:
+            while not self._stopping:
+                try:
+                    await self._step()
+                except StorageError as error:
+                    log.warning("claiming a batch failed: %s", error)
+                    await self._pause(STORAGE_RETRY)
+                except Exception:  # a bug must not stop this destination for good
+                    log.exception("claiming a batch failed")
+                    await self._pause(STORAGE_RETRY)
+        finally:
+            await asyncio.shield(self._release())
+
+    async def _step(self) -> None:
+        config = self._s.cache.by_id.get(self.destination_id)
+        if config is None or config.limits is None:  # deactivated, destroyed, or not batched
+            self._stopping = True
+            return
+        limits = config.limits
+        now = utcnow()
+        gate = config.circuit.gate(now)
+        if gate is not Gate.SEND:
+            await self._release()  # the circuit is open: hold nothing back from the probe
+            if gate is Gate.PROBE and not self._sending:
+                claimed = await self._claim(1, probe=True)
+                if claimed:
+                    self._launch(config)
+                    return
+            await self._pause(self._probe_wait(config))
+            return
+        if len(self._sending) >= self._s.in_flight:
+            self._sent.clear()
+            await self._wait_for(self._sent, self._s.poll)
+            return
+        room = limits.max_events - len(self._gathered)
+        if room > 0 and self._gathered_bytes < limits.max_bytes:
+            self._wake.clear()
+            got = await self._claim(room, probe=False)
+            if not got and not self._gathered:
+                await self._wait_for(self._wake, self._s.poll)
+                return
+        full = len(self._gathered) >= limits.max_events or self._gathered_bytes >= limits.max_bytes
+        due = self._due_in(limits.max_wait_ms)
+        if full or due <= 0:
+            self._launch(config)
+            return
+        await self._pause(due)  # a partial batch waits for more events, then is topped up
+
+    def _due_in(self, max_wait_ms: int) -> float:
+        """Seconds until the gathered batch must go: its oldest delivery's wait is over (a
+        retried one at once), bounded by half the lease so that it goes while leased."""
+        assert self._oldest is not None  # something is gathered
+        wait = min(max_wait_ms / 1000, self._s.lease / 2)
+        return (self._oldest - utcnow()).total_seconds() + wait
+
+    def _probe_wait(self, config: DestinationConfig) -> float:
+        until = config.circuit.open_until
+        if until is None:
+            return self._s.poll
+        return max(0.01, min(self._s.poll, (until - utcnow()).total_seconds()))
+
+    async def _claim(self, n: int, *, probe: bool) -> list[Claimed]:
+        now = utcnow()
+        claimed = await self._s.manager.claim_batch(
+            self.destination_id, n, now, now + timedelta(seconds=self._s.lease), probe=probe
+        )
+        if not claimed:
+            return claimed
+        outgoing = [Outgoing(item.event, item.event.stream_body()) for item in claimed]
+        self._gathered.extend(claimed)
+        self._outgoing.extend(outgoing)
+        self._gathered_bytes += sum(len(o.body) for o in outgoing)
+        oldest = min(item.created_at for item in claimed)
+        self._oldest = oldest if self._oldest is None else min(self._oldest, oldest)
+        return claimed
+
+    def _take(self) -> tuple[list[Claimed], list[Outgoing]]:
+        taken = self._gathered, self._outgoing
+        self._gathered, self._outgoing, self._gathered_bytes, self._oldest = [], [], 0, None
+        return taken
+
+    def _launch(self, config: DestinationConfig) -> None:
+        items, outgoing = self._take()
+        task = asyncio.create_task(self._send(config, items, outgoing), name=f"batch-{config.id}")
+        self._sending.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._sending.discard(task)
+        self._sent.set()
+        self._wake.set()
+
+    async def _send(
+        self, config: DestinationConfig, items: list[Claimed], outgoing: list[Outgoing]
+    ) -> None:
+        assert config.batch is not None
+        loop = asyncio.get_running_loop()
+        started_at, started = utcnow(), loop.time()
+        try:
+            answer = await config.batch.send_batch(config.target, outgoing)
+        except Exception as error:  # a bug must not lose the batch: retry it later
+            log.exception("sending a batch to %s failed unexpectedly", config.id)
+            answer = BatchAnswer(Answer(Verdict.RETRY, detail=type(error).__name__))
+        result = judge_batch(items, answer, utcnow(), self._s.retry)
+        result = observe.batch_attempted(
+            items, config, answer, result, started_at, loop.time() - started
+        )
+        self.batches += 1
+        await asyncio.shield(self._settle(result))
+
+    async def _settle(self, result: BatchResult) -> None:
+        while True:
+            try:
+                settled = await self._s.manager.settle_batch(result, utcnow(), self._s.circuit)
+                break
+            except Exception as error:  # StorageError, or a bug: the outcome is kept
+                if self._stopping:  # the leases expire and the batch is sent again
+                    log.warning("could not record a batch outcome at shutdown: %s", error)
+                    return
+                log.warning("recording a batch outcome failed, retrying: %s", error)
+                await asyncio.sleep(STORAGE_RETRY)
+        self._on_settled(settled)
+
+    async def _release(self) -> None:
+        """Give back what was claimed and not sent: due again at once, attempt not counted."""
+        if not self._gathered:
+            return
+        items, _outgoing = self._take()
+        ids = tuple(item.delivery_id for item in items)
+        result = BatchResult(
+            self.destination_id, Settle.RELEASE, [SettleGroup(Settle.RELEASE, ids)]
+        )
+        try:
+            await self._s.manager.settle_batch(result, utcnow(), self._s.circuit)
+        except Exception as error:  # the leases expire and they are claimed again
+            log.warning("could not release %d claimed deliveries: %s", len(ids), error)
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait `seconds` or until stopped: new events do not hurry a partial batch."""
+        await self._wait_for(self._stopped, seconds)
+
+    @staticmethod
+    async def _wait_for(event: asyncio.Event, seconds: float) -> None:
+        with suppress(TimeoutError):
+            async with asyncio.timeout(max(0.0, seconds)):
+                await event.wait()
