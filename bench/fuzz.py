@@ -23,7 +23,7 @@ import httpx
 import orjson
 import psutil
 import schemathesis
-from graphql import StringValueNode
+from graphql import NameNode, ObjectFieldNode, ObjectValueNode, StringValueNode
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -89,7 +89,38 @@ GID_MODELS = {  # auditwire's ID scalars and the model in their Global IDs
     "AuditEventsStreamingHTTPNamespaceFilterID": "AuditEvents::Streaming::HTTP::NamespaceFilter",
     "AuditEventsStreamingHeaderID": "AuditEvents::Streaming::Header",
     "AuditEventsStreamingInstanceHeaderID": "AuditEvents::Streaming::InstanceHeader",
+    "AuditEventsStreamingDestinationID": "AuditEvents::Group::ExternalStreamingDestination",
+    "AuditEventsGroupExternalStreamingDestinationID": (
+        "AuditEvents::Group::ExternalStreamingDestination"
+    ),
+    "AuditEventsInstanceExternalStreamingDestinationID": (
+        "AuditEvents::Instance::ExternalStreamingDestination"
+    ),
+    "AuditEventsGroupNamespaceFilterID": "AuditEvents::Group::NamespaceFilter",
+    "AuditEventsInstanceNamespaceFilterID": "AuditEvents::Instance::NamespaceFilter",
+    "AuditEventsGoogleCloudLoggingConfigurationID": "AuditEvents::GoogleCloudLoggingConfiguration",
+    "AuditEventsInstanceGoogleCloudLoggingConfigurationID": (
+        "AuditEvents::Instance::GoogleCloudLoggingConfiguration"
+    ),
+    "AuditEventsAmazonS3ConfigurationID": "AuditEvents::AmazonS3Configuration",
+    "AuditEventsInstanceAmazonS3ConfigurationID": "AuditEvents::Instance::AmazonS3Configuration",
 }
+# Keys of the categories' configs, so that generated configs reach the rules behind them.
+CONFIG_KEYS = (
+    "url",
+    "headers",
+    "format",
+    "batch",
+    "accessKeyXid",
+    "bucketName",
+    "awsRegion",
+    "endpointUrl",
+    "googleProjectIdName",
+    "clientEmail",
+    "logIdName",
+    "index",
+    "site",
+)
 
 
 def register_scalars() -> None:
@@ -104,6 +135,22 @@ def register_scalars() -> None:
         schemathesis.graphql.scalar(scalar, ids.map(lambda v: StringValueNode(value=v)))
     times = st.one_of(st.datetimes().map(lambda t: t.isoformat()), st.text(max_size=30))
     schemathesis.graphql.scalar("Time", times.map(lambda v: StringValueNode(value=v)))
+    configs = st.dictionaries(
+        st.one_of(st.sampled_from(CONFIG_KEYS), st.text(min_size=1, max_size=20)),
+        st.text(max_size=60),
+        max_size=5,
+    )
+    schemathesis.graphql.scalar("JSON", configs.map(_object_node))
+
+
+def _object_node(config: dict[str, str]) -> ObjectValueNode:
+    return ObjectValueNode(
+        fields=tuple(
+            ObjectFieldNode(name=NameNode(value=key), value=StringValueNode(value=value))
+            for key, value in config.items()
+            if key.isidentifier()
+        )
+    )
 
 
 def fuzz_schema(schema: Any, base_url: str, headers: dict[str, str], examples: int) -> Tally:
