@@ -23,6 +23,7 @@ class SinkSettings:
     allow_local_requests: bool
     gcp_token_url: str
     gcp_logging_url: str
+    s3_endpoint_url: str = ""  # empty: AWS itself
 
 
 def _http(s: SinkSettings) -> Sink[Any]:
@@ -33,7 +34,10 @@ def _http(s: SinkSettings) -> Sink[Any]:
 
 def _aws(s: SinkSettings) -> Sink[Any]:
     return S3Sink(
-        timeout=s.timeout, connections=s.connections, allow_local_requests=s.allow_local_requests
+        endpoint_url=s.s3_endpoint_url or None,
+        timeout=s.timeout,
+        connections=s.connections,
+        allow_local_requests=s.allow_local_requests,
     )
 
 

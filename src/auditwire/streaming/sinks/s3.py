@@ -58,13 +58,19 @@ def object_key(event: AuditEvent, sent_at: datetime) -> str:
 
 
 class S3Sink:
-    """Puts each event into the destination's bucket, signing every request with SigV4."""
+    """Puts each event into the destination's bucket, signing every request with SigV4.
+
+    `endpoint_url` (AUDITWIRE_S3_ENDPOINT_URL) is the operator's S3-compatible store for every
+    destination whose config names no `endpointUrl`: GitLab's S3 API has no such argument.
+    Unlike the Google URLs it is held to the guard against local addresses, as a config's is.
+    """
 
     category: ClassVar[str] = "aws"
 
     def __init__(
         self,
         *,
+        endpoint_url: str | None = None,
         timeout: float = TIMEOUT,
         connections: int = CONNECTIONS,
         allow_local_requests: bool = False,
@@ -74,6 +80,7 @@ class S3Sink:
             timeout=timeout, connections=connections, allow_local_requests=allow_local_requests
         )
         self._clock = clock
+        self._endpoint_url = _endpoint(endpoint_url)
 
     def prepare(self, config: Mapping[str, Any], secret: str) -> S3Target:
         access_key = required_text(
@@ -100,7 +107,7 @@ class S3Sink:
         )
         if not secret:
             raise ValueError("the secret access key is required")
-        endpoint = _endpoint(config.get("endpointUrl"))
+        endpoint = _endpoint(config.get("endpointUrl")) or self._endpoint_url
         if endpoint is not None:
             base = f"{endpoint}/{bucket}/"  # path-style, which every S3-compatible store speaks
         elif "." in bucket:  # a dotted name breaks the TLS name of a virtual host

@@ -11,8 +11,8 @@ import pytest
 
 from auditwire.streaming.sinks import S3Sink, Verdict
 from tests.events import audit_event
-from tests.integration.streaming.sinks.conftest import S3Server
 from tests.live import free_port
+from tests.moto import S3Server
 
 # The upload time the sink's clock reads: another month than the events' created_at.
 SENT_AT = datetime(2026, 11, 30, 23, 59, 58, 123000, tzinfo=UTC)

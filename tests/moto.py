@@ -1,4 +1,5 @@
-"""A real S3 API server (moto's `moto_server`) on a free loopback port, for the whole session.
+"""A real S3 API server (moto's `moto_server`) on a free loopback port, for the whole session:
+the `s3_server` fixture, which tests/conftest.py offers every test.
 
 Authentication is enforced after the first few actions (INITIAL_NO_AUTH_ACTION_COUNT), which
 create the IAM user whose key the tests sign with: a wrong key is refused as by AWS.
