@@ -9,12 +9,16 @@ import sys
 import tempfile
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from playwright.async_api import async_playwright
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.live import LiveServer
 
 from auditwire.config import Settings, async_database_url
+from auditwire.domain.categories import AWS, GCP
 from auditwire.domain.namespaces import AccessLevel
+from auditwire.domain.owner import OwnerKind
 from auditwire.services.container import Services
 from auditwire.services.context import Actor
 from auditwire.store import Store
@@ -25,7 +29,13 @@ PASSWORD = "screenshot-password"
 VIEWPORT = {"width": 1280, "height": 860}
 
 
-async def seed(settings: Settings) -> tuple[int, str]:
+def _private_key() -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+
+
+async def seed(settings: Settings) -> dict[str, int]:
+    """A group with members and one destination of each kind; their ids by kind."""
     store = Store(async_database_url(settings.database_url))
     try:
         await migrate(store)
@@ -49,14 +59,39 @@ async def seed(settings: Settings) -> tuple[int, str]:
             root, group_path="acme", destination_url="http://127.0.0.1:9/siem", name="SIEM"
         )
         await svc.destinations.create_header(
-            root, destination.id, key="X-Team", value="security", active=True, instance=False
+            root, destination.id, kind=OwnerKind.GROUP, key="X-Team", value="security"
         )
-        return destination.id, "acme"
+        owner = await svc.destinations.group_owner(root, "acme")
+        gcp = await svc.destinations.create(
+            root,
+            owner,
+            category=GCP,
+            config={
+                "googleProjectIdName": "acme-audit",
+                "clientEmail": "auditwire@acme-audit.iam.gserviceaccount.com",
+                "logIdName": "audit_events",
+            },
+            name="Cloud Logging",
+            secret_token=_private_key(),
+        )
+        aws = await svc.destinations.create(
+            root,
+            owner,
+            category=AWS,
+            config={
+                "accessKeyXid": "AKIAIOSFODNN7EXAMPLE",
+                "bucketName": "acme-audit-events",
+                "awsRegion": "eu-west-1",
+            },
+            name="Archive",
+            secret_token="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        )
+        return {"http": destination.id, "gcp": gcp.id, "aws": aws.id}
     finally:
         await store.close()
 
 
-async def shoot(base: str, destination_id: int) -> list[Path]:
+async def shoot(base: str, destinations: dict[str, int]) -> list[Path]:
     pages = {
         "sign-in": "/users/sign_in",
         "groups": "/",
@@ -66,7 +101,9 @@ async def shoot(base: str, destination_id: int) -> list[Path]:
         "add-http-destination": "/groups/acme/-/audit_events/streams/new?kind=http",
         "add-gcp-destination": "/groups/acme/-/audit_events/streams/new?kind=gcp",
         "add-aws-destination": "/groups/acme/-/audit_events/streams/new?kind=aws",
-        "destination": f"/groups/acme/-/audit_events/streams/http/{destination_id}",
+        "destination": f"/groups/acme/-/audit_events/streams/http/{destinations['http']}",
+        "gcp-destination": f"/groups/acme/-/audit_events/streams/gcp/{destinations['gcp']}",
+        "aws-destination": f"/groups/acme/-/audit_events/streams/aws/{destinations['aws']}",
         "admin-audit-logs": "/admin/audit_logs",
         "password": "/-/user_settings/password/edit",
     }
@@ -103,11 +140,11 @@ def main() -> int:
             secret_key="",
             allow_local_requests=True,  # the example destination is on loopback
         )
-        destination_id, _ = asyncio.run(seed(settings))
+        destinations = asyncio.run(seed(settings))
         server = LiveServer(settings)
         server.start()
         try:
-            for path in asyncio.run(shoot(server.url, destination_id)):
+            for path in asyncio.run(shoot(server.url, destinations)):
                 print(path.relative_to(OUT.parent.parent))
         finally:
             server.stop()

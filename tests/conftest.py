@@ -23,6 +23,7 @@ from tests.databases import (
     run_blocking,
 )
 from tests.live import LiveServer
+from tests.moto import bucket, s3_server  # noqa: F401  (moto_server, for sinks' and pages' tests)
 
 
 @pytest.fixture(scope="session")

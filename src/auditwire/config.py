@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     # Google Cloud Logging destinations: Google's endpoints, or a proxy in front of them.
     gcp_token_url: str = "https://oauth2.googleapis.com/token"
     gcp_logging_url: str = "https://logging.googleapis.com/v2/entries:write"
+    # AWS S3 destinations without an endpointUrl of their own: AWS (empty), or an
+    # S3-compatible store every such destination writes to.
+    s3_endpoint_url: str = ""
 
     @field_validator("database_url")
     @classmethod
@@ -64,6 +67,11 @@ class Settings(BaseSettings):
         if not value.startswith(("https://", "http://")):
             raise ValueError("must be an http:// or https:// URL")
         return value
+
+    @field_validator("s3_endpoint_url")
+    @classmethod
+    def _optional_http_url(cls, value: str) -> str:
+        return cls._http_url(value) if value else value
 
     @property
     def resolved_database_url(self) -> str:

@@ -3,73 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
-from auditwire.config import Settings
 from auditwire.domain.events import format_timestamp, utcnow
-from auditwire.domain.namespaces import AccessLevel, Group
 from auditwire.services.container import Services
-from auditwire.services.context import Actor
 from auditwire.streaming import DeliveryWorker
-from tests.e2e.conftest import PAGE_TIMEOUT, requests_elsewhere
-from tests.integration.streaming.conftest import FAST
+from tests.e2e.conftest import (
+    PAGE_TIMEOUT,
+    World,
+    expect_no_streams_tab,
+    own_csrf_token,
+    requests_elsewhere,
+    sign_in,
+)
 from tests.integration.streaming.receivers import Receiver, serve
 from tests.live import LiveServer
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
-PASSWORD = "a-long-password"
 SCRIPT = "<script>window.pwned=1</script>"
-
-
-@dataclass
-class World:
-    group: Group
-    root: Actor
-
-
-@pytest.fixture
-async def world(services: Services) -> World:
-    """root (an administrator) and a group with a maintainer and a guest; one outsider."""
-    root_user = await services.users.create_user(
-        None, username="root", email="root@example.com", is_admin=True, password=PASSWORD
-    )
-    root = Actor(root_user)
-    group = await services.namespaces.create_group(root, path="acme", name="Acme")
-    for username, level in (("mia", AccessLevel.MAINTAINER), ("gus", AccessLevel.GUEST)):
-        user = await services.users.create_user(
-            None, username=username, email=f"{username}@example.com", password=PASSWORD
-        )
-        await services.namespaces.add_member(root, group, user_id=user.id, access_level=level)
-    await services.users.create_user(
-        None, username="nora", email="nora@example.com", password=PASSWORD
-    )
-    return World(group, root)
 
 
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
     async with serve(Receiver()) as running:
         yield running
-
-
-@pytest.fixture
-async def worker(settings: Settings, services: Services) -> AsyncIterator[DeliveryWorker]:
-    delivery = DeliveryWorker(settings.model_copy(update=FAST), services.store, services.box)
-    await delivery.start()
-    yield delivery
-    await delivery.stop()
-
-
-async def sign_in(page: Page, base: str, username: str) -> None:
-    await page.goto(f"{base}/users/sign_in")
-    await page.get_by_label("Username or primary email").fill(username)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
-    await page.wait_for_url(f"{base}/", timeout=PAGE_TIMEOUT)
 
 
 async def test_root_streams_events_to_a_destination_added_through_the_form(
@@ -170,21 +130,14 @@ async def test_others_see_no_streams_and_cannot_change_them(
     page = await browser.new_page()
     page.set_default_timeout(PAGE_TIMEOUT)
     await sign_in(page, base, username)
-    answer = await page.goto(f"{base}/groups/acme/-/audit_events?tab=streams")
-    assert answer is not None
-    if username == "nora":
-        assert answer.status == 404
-    else:
-        await expect(page.get_by_role("tab", name="Log")).to_be_visible()
-        assert await page.get_by_role("tab", name="Streams").count() == 0
+    await expect_no_streams_tab(page, f"{base}/groups/acme/-/audit_events?tab=streams", username)
     assert created.verification_token not in await page.content()
     here = f"{base}/groups/acme/-/audit_events/streams/http/{created.id}"
     shown = await page.goto(here)
     assert shown is not None and shown.status == 404
     assert created.verification_token not in await page.content()
     # A delete posted with this user's own valid CSRF token still changes nothing.
-    await page.goto(f"{base}/-/user_settings/password/edit")
-    token = await page.locator('input[name="authenticity_token"]').first.input_value()
+    token = await own_csrf_token(page, base)
     posted = await page.request.post(
         f"{here}/delete", form={"authenticity_token": token}, max_redirects=0
     )

@@ -55,6 +55,13 @@ def test_an_s3_target_addresses_aws_by_region_and_shows_no_secret() -> None:
     assert store.base_url == "https://minio.example.com:9000/audit-events/"
 
 
+def test_the_operators_s3_endpoint_serves_destinations_that_name_none() -> None:
+    sink = S3Sink(endpoint_url="http://127.0.0.1:9000/")
+    assert sink.prepare(AWS, SECRET).base_url == "http://127.0.0.1:9000/audit-events/"
+    own = sink.prepare({**AWS, "endpointUrl": "https://minio.example.com"}, SECRET)
+    assert own.base_url == "https://minio.example.com/audit-events/"
+
+
 @pytest.mark.parametrize(
     ("change", "secret", "message"),
     [

@@ -437,4 +437,5 @@ def sink_settings(settings: Settings) -> SinkSettings:
         allow_local_requests=settings.allow_local_requests,
         gcp_token_url=settings.gcp_token_url,
         gcp_logging_url=settings.gcp_logging_url,
+        s3_endpoint_url=settings.s3_endpoint_url,
     )

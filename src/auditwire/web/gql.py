@@ -43,15 +43,3 @@ async def mutate(
     answer = await run(services, actor, document, variables)
     payload = answer.data.get(name) or {}
     return Answer(payload, [*answer.errors, *(payload.get("errors") or [])])
-
-
-def has_mutation(name: str) -> bool:
-    """Whether the schema offers this mutation (destination kinds arrive one by one)."""
-    mutation = schema._schema.mutation_type
-    return mutation is not None and name in mutation.fields
-
-
-def has_field(type_name: str, name: str) -> bool:
-    found = schema._schema.get_type(type_name)
-    fields = getattr(found, "fields", None)
-    return fields is not None and name in fields

@@ -37,6 +37,7 @@ class SinkSettings:
     allow_local_requests: bool
     gcp_token_url: str
     gcp_logging_url: str
+    s3_endpoint_url: str = ""  # empty: AWS itself
 
 
 def _http(s: SinkSettings) -> Sink[Any]:
@@ -47,7 +48,10 @@ def _http(s: SinkSettings) -> Sink[Any]:
 
 def _aws(s: SinkSettings) -> Sink[Any]:
     return S3Sink(
-        timeout=s.timeout, connections=s.connections, allow_local_requests=s.allow_local_requests
+        endpoint_url=s.s3_endpoint_url or None,
+        timeout=s.timeout,
+        connections=s.connections,
+        allow_local_requests=s.allow_local_requests,
     )
 
 
@@ -80,7 +84,9 @@ BATCH_SINKS: dict[str, Callable[[SinkSettings], BatchSink[Any]]] = {
     SplunkSink.category: lambda s: SplunkSink(**_client_kwargs(s)),
     DatadogSink.category: lambda s: DatadogSink(**_client_kwargs(s)),
     HttpBatchSink.category: lambda s: HttpBatchSink(**_client_kwargs(s)),
-    S3BatchSink.category: lambda s: S3BatchSink(**_client_kwargs(s)),
+    S3BatchSink.category: lambda s: S3BatchSink(
+        endpoint_url=s.s3_endpoint_url or None, **_client_kwargs(s)
+    ),
 }
 
 

@@ -62,13 +62,19 @@ def object_key(event: AuditEvent, sent_at: datetime) -> str:
 
 
 class S3Sink(ClientSink):
-    """Puts each event into the destination's bucket, signing every request with SigV4."""
+    """Puts each event into the destination's bucket, signing every request with SigV4.
+
+    `endpoint_url` (AUDITWIRE_S3_ENDPOINT_URL) is the operator's S3-compatible store for every
+    destination whose config names no `endpointUrl`: GitLab's S3 API has no such argument.
+    Unlike the Google URLs it is held to the guard against local addresses, as a config's is.
+    """
 
     category: ClassVar[str] = "aws"
 
     def __init__(
         self,
         *,
+        endpoint_url: str | None = None,
         timeout: float = TIMEOUT,
         connections: int = CONNECTIONS,
         allow_local_requests: bool = False,
@@ -78,6 +84,7 @@ class S3Sink(ClientSink):
             timeout=timeout, connections=connections, allow_local_requests=allow_local_requests
         )
         self._clock = clock
+        self._endpoint_url = optional_url({"endpointUrl": endpoint_url}, "endpointUrl")
 
     def prepare(self, config: Mapping[str, Any], secret: str) -> S3Target:
         access_key = required_text(
@@ -104,7 +111,7 @@ class S3Sink(ClientSink):
         )
         if not secret:
             raise ValueError("the secret access key is required")
-        endpoint = optional_url(config, "endpointUrl")
+        endpoint = optional_url(config, "endpointUrl") or self._endpoint_url
         if endpoint is not None:
             base = f"{endpoint}/{bucket}/"  # path-style, which every S3-compatible store speaks
         elif "." in bucket:  # a dotted name breaks the TLS name of a virtual host

@@ -54,6 +54,7 @@ class S3BatchSink(ClientSink):
     def __init__(
         self,
         *,
+        endpoint_url: str | None = None,
         timeout: float = TIMEOUT,
         connections: int = CONNECTIONS,
         allow_local_requests: bool = False,
@@ -63,7 +64,9 @@ class S3BatchSink(ClientSink):
             timeout=timeout, connections=connections, allow_local_requests=allow_local_requests
         )
         self._clock = clock
-        self._rules = S3Sink()  # the per-event sink's config rules; its client is never started
+        # The per-event sink's config rules (and the operator's endpoint); its client is never
+        # started.
+        self._rules = S3Sink(endpoint_url=endpoint_url)
 
     def prepare(self, config: Mapping[str, Any], secret: str) -> S3BatchTarget:
         limits = s3_batch_limits(config)

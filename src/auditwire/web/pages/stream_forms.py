@@ -9,11 +9,11 @@ from fastapi.responses import Response
 
 from auditwire.web import gql
 from auditwire.web.pages.stream_queries import (
-    Kind,
     Owner,
     errors_by_field,
     list_destinations,
     numeric_id,
+    snake_case,
 )
 from auditwire.web.pages.streams import (
     Call,
@@ -21,38 +21,17 @@ from auditwire.web.pages.streams import (
     input_type_of,
     mutation_document,
     namespace_filter_calls,
-    snake_case,
+    settings_of,
 )
 from auditwire.web.render import PageNotFound, redirect, render
 from auditwire.web.session import check_csrf, flash, posted_lists, require_actor, services_of
 
 MAX_HEADERS = 20  # custom HTTP headers per destination, GitLab's limit
 HEADER_ROWS = 3  # blank header rows the form shows without script
-NOT_YET = "This destination kind is not available on this server yet."
 GROUP_NEW = "/groups/{full_path:path}/-/audit_events/streams/new"
 ADMIN_NEW = "/admin/audit_logs/streams/new"
-# The create mutation's input, per kind, from the form's fields (GitLab's argument names).
-_SETTINGS = {
-    "gcp": ("googleProjectIdName", "clientEmail", "logIdName", "privateKey"),
-    "aws": ("accessKeyXid", "secretAccessKey", "bucketName", "awsRegion"),
-}
-_PAYLOAD = {
-    "http": "externalAuditEventDestination",
-    "gcp": "googleCloudLoggingConfiguration",
-    "aws": "amazonS3Configuration",
-}
 
 router = APIRouter(include_in_schema=False)
-
-
-def _payload_field(owner: Owner, kind: Kind) -> str:
-    if owner.instance:
-        return {
-            "http": "instanceExternalAuditEventDestination",
-            "gcp": "instanceGoogleCloudLoggingConfiguration",
-            "aws": "instanceAmazonS3Configuration",
-        }[kind.key]
-    return _PAYLOAD[kind.key]
 
 
 async def new_page(
@@ -76,12 +55,10 @@ async def new_page(
         owner=owner,
         kinds=owner.kinds(),
         kind=chosen,
-        available=owner.available(chosen),
         values=values or {},
         errors=errors or {},
         header_rows=max(HEADER_ROWS, len((values or {}).get("header_key", []))),
         max_headers=MAX_HEADERS,
-        not_yet=NOT_YET,
     )
 
 
@@ -93,16 +70,13 @@ async def create(request: Request, owner: Owner) -> Response:
     if kind is None:
         raise PageNotFound()
     values: dict[str, Any] = {**form, **{k: v for k, v in lists.items() if k.startswith("header_")}}
-    if not owner.available(kind):
-        return await new_page(request, owner, values, {"base": [NOT_YET]}, 422)
+    if kind.secret:
+        values.pop(snake_case(kind.secret), None)  # a secret is never shown back, even refused
     fields: dict[str, Any] = {"name": form.get("name") or None}
     if not owner.instance:
         fields["groupPath"] = owner.group_path
-    if kind.key == "http":
-        fields["destinationUrl"] = form.get("destination_url", "")
-    else:
-        fields.update({n: form.get(snake_case(n), "") for n in _SETTINGS[kind.key]})
-    payload = _payload_field(owner, kind)
+    fields.update(settings_of(kind, form))
+    payload = kind.payload
     document = (
         f"mutation($input: {input_type_of(kind.create)}!) {{ {kind.create}(input: $input) "
         f"{{ errors {payload} {{ id }} }} }}"
@@ -111,7 +85,8 @@ async def create(request: Request, owner: Owner) -> Response:
     answer = await gql.mutate(svc, actor, kind.create, document, {"input": fields})
     created = answer.data.get(payload) if answer.ok else None
     if not created:
-        return await new_page(request, owner, values, errors_by_field(answer.errors), 422)
+        refused = errors_by_field(answer.errors, kind=kind)
+        return await new_page(request, owner, values, refused, 422)
     destination_id = numeric_id(created["id"]) or 0
     errors: dict[str, list[str]] = {}
     if kind.key == "http":

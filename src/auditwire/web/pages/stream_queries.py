@@ -3,12 +3,10 @@ names the fields, mutations and ID types of its family, so the pages never branc
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import get_named_type
-
-from auditwire.api.graphql.schema import schema
 from auditwire.services.container import Services
 from auditwire.services.context import Actor
 from auditwire.web import gql
@@ -18,7 +16,6 @@ HEALTH = (
     "lastError }"
 )
 DELIVERIES_SHOWN = 20  # recent delivery attempts on a destination's page
-GID_PREFIX = "gid://gitlab/"
 
 # Which form field a mutation's error concerns, by how GitLab's message begins.
 _FIELD_OF_MESSAGE = (
@@ -40,17 +37,32 @@ _FIELD_OF_MESSAGE = (
     ("Secret access key", "secret_access_key"),
     ("Bucket name", "bucket_name"),
     ("Aws region", "aws_region"),
+    ("AWS region", "aws_region"),
     ("The replay window", "replay"),
 )
+# A config rule's message names its key: "Config bucketName is too long (…)".
+_CONFIG_KEY = re.compile(r"\AConfig ([A-Za-z]+)\b")
 
 
-def errors_by_field(messages: list[str], default: str = "base") -> dict[str, list[str]]:
-    """GitLab's messages, each beside the field it concerns (the form's top otherwise)."""
+def errors_by_field(
+    messages: list[str], default: str = "base", kind: Kind | None = None
+) -> dict[str, list[str]]:
+    """GitLab's messages, each beside the field it concerns (the form's top otherwise); the
+    consolidated rules' "Secret token" is the kind's own secret."""
     placed: dict[str, list[str]] = {}
     for message in messages:
         name = next((f for prefix, f in _FIELD_OF_MESSAGE if message.startswith(prefix)), default)
+        if (key := _CONFIG_KEY.match(message)) is not None:
+            name = snake_case(key.group(1))
+        elif message.startswith("Secret token") and kind is not None and kind.secret:
+            name = snake_case(kind.secret)
         placed.setdefault(name, []).append(message)
     return placed
+
+
+def snake_case(name: str) -> str:
+    """A GraphQL argument's form field: `googleProjectIdName` is `google_project_id_name`."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
 
 
 def numeric_id(gid: str) -> int | None:
@@ -68,8 +80,11 @@ class Kind:
     create: str
     update: str
     destroy: str
-    id_type: str
+    payload: str  # the create and update payloads' field holding the destination
     node_fields: str
+    settings: tuple[str, ...]  # the create and update arguments the form edits
+    summary: str  # what the streams list shows of it
+    secret: str | None = None  # the argument never shown back: empty on update = unchanged
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,53 +117,54 @@ class Owner:
 
     def kinds(self) -> list[Kind]:
         i = self.instance
-        http_family = (
-            "instanceExternalAuditEventDestination" if i else "externalAuditEventDestination"
-        )
-        http = Kind(
-            "http",
-            "HTTP endpoint",
-            "instanceExternalAuditEventDestinations" if i else "externalAuditEventDestinations",
-            f"{http_family}Create",
-            f"{http_family}Update",
-            f"{http_family}Destroy",
-            f"AuditEvents{'Instance' if i else ''}ExternalAuditEventDestinationID",
-            "destinationUrl verificationToken eventTypeFilters "
-            "headers { nodes { id key value active } }"
-            + ("" if i else " namespaceFilter { id namespace { fullPath } }"),
-        )
-        gcp = Kind(
-            "gcp",
-            "Google Cloud Logging",
-            "instanceGoogleCloudLoggingConfigurations" if i else "googleCloudLoggingConfigurations",
-            f"{'instance' if i else ''}{'G' if i else 'g'}oogleCloudLoggingConfigurationCreate",
-            f"{'instance' if i else ''}{'G' if i else 'g'}oogleCloudLoggingConfigurationUpdate",
-            f"{'instance' if i else ''}{'G' if i else 'g'}oogleCloudLoggingConfigurationDestroy",
-            f"AuditEvents{'Instance' if i else ''}GoogleCloudLoggingConfigurationID",
-            "googleProjectIdName clientEmail logIdName",
-        )
-        aws = Kind(
-            "aws",
-            "AWS S3",
-            "auditEventsInstanceAmazonS3Configurations" if i else "amazonS3Configurations",
-            f"auditEvents{self.prefix}AmazonS3ConfigurationCreate",
-            f"auditEvents{self.prefix}AmazonS3ConfigurationUpdate",
-            f"auditEvents{self.prefix}AmazonS3ConfigurationDelete",
-            f"AuditEvents{self.prefix}AmazonS3ConfigurationID",
-            "accessKeyXid bucketName awsRegion",
-        )
-        return [http, gcp, aws]
+        http = "instanceExternalAuditEventDestination" if i else "externalAuditEventDestination"
+        gcp = "instanceGoogleCloudLoggingConfiguration" if i else "googleCloudLoggingConfiguration"
+        aws = f"auditEvents{self.prefix}AmazonS3Configuration"
+        return [
+            Kind(
+                "http",
+                "HTTP endpoint",
+                f"{http}s",
+                f"{http}Create",
+                f"{http}Update",
+                f"{http}Destroy",
+                http,
+                "destinationUrl verificationToken eventTypeFilters "
+                "headers { nodes { id key value active } }"
+                + ("" if i else " namespaceFilter { id namespace { fullPath } }"),
+                ("destinationUrl",),
+                "destinationUrl",
+            ),
+            Kind(
+                "gcp",
+                "Google Cloud Logging",
+                f"{gcp}s",
+                f"{gcp}Create",
+                f"{gcp}Update",
+                f"{gcp}Destroy",
+                gcp,
+                "googleProjectIdName clientEmail logIdName",
+                ("googleProjectIdName", "clientEmail", "logIdName"),
+                "googleProjectIdName logIdName",
+                "privateKey",
+            ),
+            Kind(
+                "aws",
+                "AWS S3",
+                f"{aws}s" if i else "amazonS3Configurations",
+                f"{aws}Create",
+                f"{aws}Update",
+                f"{aws}Delete",
+                "instanceAmazonS3Configuration" if i else "amazonS3Configuration",
+                "accessKeyXid bucketName awsRegion",
+                ("accessKeyXid", "bucketName", "awsRegion"),
+                "bucketName awsRegion",
+                "secretAccessKey",
+            ),
+        ]
 
     def kind(self, key: str) -> Kind | None:
         return next((k for k in self.kinds() if k.key == key), None)
-
-    @property
-    def holder_type(self) -> str:
-        return "Query" if self.instance else "Group"
-
-    def available(self, kind: Kind) -> bool:
-        """Whether the schema offers this kind to this owner yet."""
-        return gql.has_field(self.holder_type, kind.list_field) and gql.has_mutation(kind.create)
 
     def wrap(self, selection: str) -> tuple[str, dict[str, Any]]:
         """A query document around `selection`, under the group for a group owner."""
@@ -166,20 +182,8 @@ class Owner:
         return group if isinstance(group, dict) else None
 
 
-def _node_has(holder_type: str, list_field: str, name: str) -> bool:
-    holder = schema._schema.get_type(holder_type)
-    fields = getattr(holder, "fields", {})
-    if list_field not in fields:
-        return False
-    connection = get_named_type(fields[list_field].type)
-    nodes = getattr(connection, "fields", {}).get("nodes")
-    node = get_named_type(nodes.type) if nodes else None
-    return name in getattr(node, "fields", {})
-
-
-def _selection(owner: Owner, kind: Kind, extra: str) -> str:
-    health = HEALTH if _node_has(owner.holder_type, kind.list_field, "health") else ""
-    return f"{kind.list_field} {{ nodes {{ id name active {health} {extra} }} }}"
+def _selection(kind: Kind, extra: str) -> str:
+    return f"{kind.list_field} {{ nodes {{ id name active {HEALTH} {extra} }} }}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,15 +193,11 @@ class Listed:
     node: dict[str, Any]
 
 
-async def list_destinations(
-    svc: Services, actor: Actor, owner: Owner, *, details: bool = False
-) -> list[Listed] | None:
-    """Every destination of every kind the schema offers, or None when the viewer may not
-    manage the owner's destinations (the API answers null for them)."""
-    kinds = [k for k in owner.kinds() if gql.has_field(owner.holder_type, k.list_field)]
-    selection = " ".join(
-        _selection(owner, k, k.node_fields if details else _summary(k)) for k in kinds
-    )
+async def list_destinations(svc: Services, actor: Actor, owner: Owner) -> list[Listed] | None:
+    """Every destination of every kind, or None when the viewer may not manage the owner's
+    destinations (the API answers null for them)."""
+    kinds = owner.kinds()
+    selection = " ".join(_selection(k, k.summary) for k in kinds)
     document, variables = owner.wrap(selection)
     answer = await gql.run(svc, actor, document, variables)
     holder = owner.holder(answer.data)
@@ -212,33 +212,18 @@ async def list_destinations(
     return listed
 
 
-def _summary(kind: Kind) -> str:
-    return {
-        "http": "destinationUrl",
-        "gcp": "googleProjectIdName logIdName",
-        "aws": "bucketName awsRegion",
-    }[kind.key]
-
-
 async def find_destination(
     svc: Services, actor: Actor, owner: Owner, kind: Kind, destination_id: int, outcome: str | None
 ) -> dict[str, Any] | None:
     """One destination with its details and recent deliveries, or None when it is not there
     or not the viewer's to manage."""
-    extra = kind.node_fields
-    if _node_has(owner.holder_type, kind.list_field, "deliveries"):
-        outcome_arg = f", outcome: {outcome}" if outcome else ""
-        extra += (
-            f" deliveries(first: {DELIVERIES_SHOWN}{outcome_arg}) {{ nodes {{ eventId eventType "
-            "attemptedAt statusCode durationMs error outcome } }"
-        )
-    document, variables = owner.wrap(_selection(owner, kind, extra))
+    outcome_arg = f", outcome: {outcome}" if outcome else ""
+    extra = (
+        f"{kind.node_fields} deliveries(first: {DELIVERIES_SHOWN}{outcome_arg}) {{ nodes {{ "
+        "eventId eventType attemptedAt statusCode durationMs error outcome } }"
+    )
+    document, variables = owner.wrap(_selection(kind, extra))
     answer = await gql.run(svc, actor, document, variables)
     holder = owner.holder(answer.data)
     found = (holder or {}).get(kind.list_field) or {}
     return next((n for n in found.get("nodes", []) if numeric_id(n["id"]) == destination_id), None)
-
-
-def gid(kind: Kind, destination_id: int) -> str:
-    class_name = kind.id_type.removeprefix("AuditEvents").removesuffix("ID")
-    return f"{GID_PREFIX}AuditEvents::{class_name}/{destination_id}"

@@ -10,7 +10,13 @@ from fastapi.responses import Response
 
 from auditwire.services.context import Actor
 from auditwire.web import gql
-from auditwire.web.pages.stream_queries import Kind, Owner, errors_by_field, find_destination
+from auditwire.web.pages.stream_queries import (
+    Kind,
+    Owner,
+    errors_by_field,
+    find_destination,
+    snake_case,
+)
 from auditwire.web.render import PageNotFound, redirect, render
 from auditwire.web.session import (
     check_csrf,
@@ -86,7 +92,7 @@ async def act(
             svc, actor, name, mutation_document(name, input_type, selection), {"input": variables}
         )
         if not answer.ok:
-            for key, messages in errors_by_field(answer.errors, field).items():
+            for key, messages in errors_by_field(answer.errors, field, kind).items():
                 errors.setdefault(key, []).extend(messages)
             break
         notice = _notice(action, answer.data) or notice
@@ -112,11 +118,9 @@ def _calls(
     i = owner.prefix
     dest = node["id"]
     if action == "update":
-        fields = {"name": form.get("name", "")}
-        if kind.key == "http":
-            fields["destinationUrl"] = form.get("destination_url", "")
-        else:
-            fields.update(_secret_free_settings(kind, form))
+        fields = {"name": form.get("name", ""), **settings_of(kind, form)}
+        if kind.secret and not fields.get(kind.secret):
+            del fields[kind.secret]  # left empty: the saved secret stays
         return [(kind.update, input_type_of(kind.update), "base", {"id": dest, **fields}, "")]
     if action == "active":
         active = form.get("active") == "true"
@@ -125,8 +129,6 @@ def _calls(
         ]
     if action == "delete":
         return [(kind.destroy, input_type_of(kind.destroy), "base", {"id": dest}, "")]
-    if kind.key != "http":
-        return None
     if action == "test":
         name = f"auditEventsStreamingDestination{i}Test"
         return [
@@ -149,6 +151,8 @@ def _calls(
     if action == "retry":
         name = f"auditEventsStreamingDestination{i}RetryFailed"
         return [(name, input_type_of(name), "retry", {"destinationId": dest}, "queuedCount")]
+    if kind.key != "http":
+        return None  # headers and filters are the HTTP kind's alone
     if action == "add_header":
         name = f"auditEventsStreaming{i}HeadersCreate"
         header = {
@@ -173,22 +177,10 @@ def input_type_of(mutation: str) -> str:
     return mutation[0].upper() + mutation[1:] + "Input"
 
 
-def _secret_free_settings(kind: Kind, form: dict[str, str]) -> dict[str, str]:
-    """A GCP or S3 destination's settings; a secret is sent only when a new one is typed."""
-    names = {
-        "gcp": ("googleProjectIdName", "clientEmail", "logIdName", "privateKey"),
-        "aws": ("accessKeyXid", "bucketName", "awsRegion", "secretAccessKey"),
-    }[kind.key]
-    fields = {}
-    for name in names:
-        value = form.get(snake_case(name), "")
-        if value or name not in ("privateKey", "secretAccessKey"):
-            fields[name] = value
-    return fields
-
-
-def snake_case(name: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+def settings_of(kind: Kind, form: dict[str, str]) -> dict[str, str]:
+    """The kind's settings and secret as typed into its form, by GitLab's argument names."""
+    names = (*kind.settings, *((kind.secret,) if kind.secret else ()))
+    return {name: form.get(snake_case(name), "") for name in names}
 
 
 def event_type_calls(

@@ -17,8 +17,8 @@ from standardwebhooks.webhooks import Webhook
 from auditwire.domain.signing import new_signing_secret, signing_key
 from auditwire.streaming.sinks import HttpBatchSink, S3BatchSink, Verdict
 from tests.events import outgoing
-from tests.integration.streaming.sinks.conftest import S3Server
 from tests.integration.streaming.sinks.receivers import serve
+from tests.moto import S3Server
 
 TOKEN = "a" * 24
 SENT_AT = datetime(2026, 11, 30, 23, 59, 58, 123000, tzinfo=UTC)

@@ -11,8 +11,8 @@ import pytest
 
 from auditwire.streaming.sinks import S3Sink, Verdict
 from tests.events import audit_event
-from tests.integration.streaming.sinks.conftest import S3Server
 from tests.live import free_port
+from tests.moto import S3Server
 
 # The upload time the sink's clock reads: another month than the events' created_at.
 SENT_AT = datetime(2026, 11, 30, 23, 59, 58, 123000, tzinfo=UTC)
@@ -25,18 +25,6 @@ async def sink() -> AsyncIterator[S3Sink]:
     await sink.start()
     yield sink
     await sink.close()
-
-
-@pytest.fixture
-def bucket(s3_server: S3Server) -> str:
-    name = f"audit-{uuid.uuid4().hex[:12]}"
-    s3_server.client.create_bucket(Bucket=name)
-    return name
-
-
-def _keys(s3_server: S3Server, bucket: str) -> list[str]:
-    listing = s3_server.client.list_objects_v2(Bucket=bucket)
-    return sorted(item["Key"] for item in listing.get("Contents", []))
 
 
 async def test_every_event_lands_as_one_object_under_gitlabs_key(
@@ -60,7 +48,7 @@ async def test_every_event_lands_as_one_object_under_gitlabs_key(
         f"user/2026/11/user_blocked_103_{SENT_MS}.json": events[2],
         f"instance/2026/11/application_setting_updated_104_{SENT_MS}.json": events[3],
     }
-    assert _keys(s3_server, bucket) == sorted(expected)
+    assert s3_server.keys(bucket) == sorted(expected)
     for key, event in expected.items():
         stored = s3_server.client.get_object(Bucket=bucket, Key=key)
         assert stored["ContentType"] == "application/json"
@@ -84,7 +72,7 @@ async def test_a_missing_bucket_is_retried_with_its_code_and_delivered_once_crea
     s3_server.client.create_bucket(Bucket=name)
     answer = await sink.send(target, event, event.stream_body())
     assert answer.verdict is Verdict.DELIVERED
-    assert _keys(s3_server, name) == [f"group/2026/11/update_approval_rules_201_{SENT_MS}.json"]
+    assert s3_server.keys(name) == [f"group/2026/11/update_approval_rules_201_{SENT_MS}.json"]
 
 
 async def test_a_wrong_secret_is_retried_with_signature_does_not_match(
@@ -96,11 +84,11 @@ async def test_a_wrong_secret_is_retried_with_signature_does_not_match(
     assert answer.verdict is Verdict.RETRY
     assert answer.status == 403
     assert answer.detail is not None and answer.detail.startswith("SignatureDoesNotMatch: ")
-    assert _keys(s3_server, bucket) == []
+    assert s3_server.keys(bucket) == []
 
     fixed = sink.prepare(s3_server.config(bucket), s3_server.secret_access_key)
     assert (await sink.send(fixed, event, event.stream_body())).verdict is Verdict.DELIVERED
-    assert len(_keys(s3_server, bucket)) == 1
+    assert len(s3_server.keys(bucket)) == 1
 
 
 async def test_an_unknown_access_key_is_retried_with_invalid_access_key_id(
@@ -113,7 +101,7 @@ async def test_an_unknown_access_key_is_retried_with_invalid_access_key_id(
     assert answer.verdict is Verdict.RETRY
     assert answer.status == 403
     assert answer.detail is not None and answer.detail.startswith("InvalidAccessKeyId: ")
-    assert _keys(s3_server, bucket) == []
+    assert s3_server.keys(bucket) == []
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
@@ -134,7 +122,7 @@ async def test_the_guard_refuses_a_local_endpoint_unless_local_requests_are_allo
     assert answer.status is None
     assert answer.detail is not None
     assert answer.detail.startswith("Destination url is blocked: requests to loopback")
-    assert _keys(s3_server, bucket) == []
+    assert s3_server.keys(bucket) == []
 
 
 async def test_no_answer_is_retried_with_the_reason(sink: S3Sink, s3_server: S3Server) -> None:

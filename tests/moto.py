@@ -1,4 +1,5 @@
-"""A real S3 API server (moto's `moto_server`) on a free loopback port, for the whole session.
+"""A real S3 API server (moto's `moto_server`) on a free loopback port, for the whole session:
+the `s3_server` and `bucket` fixtures, which tests/conftest.py offers every test.
 
 Authentication is enforced after the first few actions (INITIAL_NO_AUTH_ACTION_COUNT), which
 create the IAM user whose key the tests sign with: a wrong key is refused as by AWS.
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +43,11 @@ class S3Server:
     access_key_id: str
     secret_access_key: str
     client: Any  # a botocore S3 client signed with the key above
+
+    def keys(self, bucket: str) -> list[str]:
+        """The keys of the bucket's objects, sorted."""
+        listing = self.client.list_objects_v2(Bucket=bucket)
+        return sorted(item["Key"] for item in listing.get("Contents", []))
 
     def config(self, bucket: str, **extra: str) -> dict[str, str]:
         return {
@@ -115,3 +122,11 @@ def s3_server() -> Iterator[S3Server]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(STOP_TIMEOUT)
+
+
+@pytest.fixture
+def bucket(s3_server: S3Server) -> str:
+    """A new, empty bucket of its own for each test."""
+    name = f"audit-{uuid.uuid4().hex[:12]}"
+    s3_server.client.create_bucket(Bucket=name)
+    return name
