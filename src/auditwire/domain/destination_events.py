@@ -43,6 +43,7 @@ class Family:
     events: Mapping[str, tuple[str, str]]
     url_field: str
     taken_message: str  # `{keys}`: the config keys whose values are already used
+    category: str | None = None  # the one category whose rows this family shows; None: any
 
     def event_type(self, action: str, owner: Owner) -> str:
         group_type, instance_type = self.events[action]
@@ -69,6 +70,7 @@ LEGACY_HTTP = Family(
     },
     url_field="destination_url",
     taken_message=URL_TAKEN,
+    category=HTTP,
 )
 
 CONSOLIDATED = Family(

@@ -86,8 +86,10 @@ class DestinationAccess:
         actor: Actor,
         destination_id: int,
         kind: OwnerKind | None,
+        category: str | None = None,
     ) -> tuple[Destination, Owner]:
-        """A destination of the expected family (any when `kind` is None) that the actor may
+        """A destination of the expected family (any when `kind` is None; of `category` only,
+        when given: a family that shows one category knows no other) that the actor may
         manage, with its owner. In a write transaction, the rules spanning its headers and
         filters stay locked until the transaction ends."""
         await dest_store.lock_destination(conn, destination_id)
@@ -96,6 +98,8 @@ class DestinationAccess:
             raise not_available()
         found = OwnerKind.INSTANCE if destination.is_instance else OwnerKind.GROUP
         if kind is not None and found is not kind:
+            raise not_available()
+        if category is not None and destination.category != category:
             raise not_available()
         if destination.group_id is None:
             if not rules.may_manage_instance_destinations(actor.user):

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from auditwire.config import Plan
 from auditwire.crypto import SecretBox
 from auditwire.domain import destinations as rules
+from auditwire.domain.categories import HTTP
 from auditwire.domain.destination_events import (
     header_event_type,
     header_target,
@@ -53,8 +54,10 @@ class DestinationParts:
         active: bool = True,
     ) -> Header:
         writer = self.access.writer(actor, kind)
-        async with self.store.write() as conn:
-            destination, owner = await self.access.destination(conn, writer, destination_id, kind)
+        async with self.store.write() as conn:  # headers are an http destination's alone
+            destination, owner = await self.access.destination(
+                conn, writer, destination_id, kind, HTTP
+            )
             rules.validate_header(key, value)
             rules.check_authorization(
                 destination.destination_url, [*(h.key for h in destination.headers), key]

@@ -174,7 +174,9 @@ class DestinationService(DestinationParts):
     ) -> None:
         writer = self.access.writer(actor, kind)
         async with self.store.write() as conn:
-            destination, owner = await self.access.destination(conn, writer, destination_id, kind)
+            destination, owner = await self.access.destination(
+                conn, writer, destination_id, kind, family.category
+            )
             await audit(
                 conn,
                 writer,
@@ -225,7 +227,7 @@ class DestinationService(DestinationParts):
     ) -> Destination:
         writer = self.access.writer(actor, kind)
         async with self.store.read() as conn:
-            current, _ = await self.access.destination(conn, writer, destination_id, kind)
+            current, _ = await self.access.destination(conn, writer, destination_id, kind, HTTP)
         settings = None
         if name is not None:
             rules.validate_name(name)
@@ -356,7 +358,9 @@ class DestinationService(DestinationParts):
         family: Family,
     ) -> Destination:
         async with self.store.write() as conn:
-            destination, owner = await self.access.destination(conn, actor, destination_id, kind)
+            destination, owner = await self.access.destination(
+                conn, actor, destination_id, kind, family.category
+            )
             changes: dict[str, Any] = {}
             if settings is not None:
                 if settings.rules.name != destination.category:

@@ -487,3 +487,44 @@ async def test_delivery_mutations_take_a_consolidated_global_id(
     assert "does not represent an audit event streaming destination" in top_level_error(
         not_a_destination
     )
+
+
+LEGACY_HTTP_UPDATE = """
+mutation($id: AuditEventsExternalAuditEventDestinationID!) {
+  externalAuditEventDestinationUpdate(input: {id: $id, name: "hijacked"}) { errors }
+}
+"""
+LEGACY_HTTP_DESTROY = """
+mutation($id: AuditEventsExternalAuditEventDestinationID!) {
+  externalAuditEventDestinationDestroy(input: {id: $id}) { errors }
+}
+"""
+LEGACY_HTTP_HEADER = """
+mutation($id: AuditEventsExternalAuditEventDestinationID!) {
+  auditEventsStreamingHeadersCreate(input: {destinationId: $id, key: "X-A", value: "b"}) {
+    errors
+  }
+}
+"""
+
+
+async def test_the_legacy_http_family_knows_no_destination_of_another_category(
+    graphql: RunGraphQL, acme: Acme
+) -> None:
+    body = await graphql(
+        GCP_CREATE,
+        {"input": {"groupPath": "acme", **GCP, "privateKey": KEY, "name": "gcp"}},
+        as_=acme.owner,
+    )
+    number = _number(
+        body["data"]["googleCloudLoggingConfigurationCreate"]["googleCloudLoggingConfiguration"][
+            "id"
+        ]
+    )
+    http_id = f"gid://gitlab/AuditEvents::ExternalAuditEventDestination/{number}"
+    for document in (LEGACY_HTTP_UPDATE, LEGACY_HTTP_HEADER, LEGACY_HTTP_DESTROY):
+        refused = await graphql(document, {"id": http_id}, as_=acme.owner)
+        assert top_level_error(refused) == RESOURCE_NOT_AVAILABLE
+    listed = (await graphql(LIST, as_=acme.owner))["data"]["group"]
+    [kept] = listed["googleCloudLoggingConfigurations"]["nodes"]
+    assert kept["name"] == "gcp"
