@@ -487,6 +487,8 @@ class NamespaceService:
                 raise NotFound(MEMBER_NOT_FOUND)
             elif event_type == "member_updated":
                 assert access_level is not None
+                if access_level != AccessLevel.OWNER:
+                    await _keep_an_owner(conn, source, existing)
                 await ns_store.update_member(
                     conn,
                     source_type=source_type,
@@ -501,12 +503,7 @@ class NamespaceService:
                     "to": access_level.name.title(),
                 }
             else:
-                if (
-                    is_group
-                    and existing.access_level == AccessLevel.OWNER
-                    and await ns_store.count_owners(conn, source.id) <= 1
-                ):
-                    raise Forbidden("403 Forbidden - a group must keep at least one owner")
+                await _keep_an_owner(conn, source, existing)
                 await ns_store.delete_member(
                     conn, source_type=source_type, source_id=source.id, user_id=user_id
                 )
@@ -525,3 +522,13 @@ class NamespaceService:
             assert existing is not None
             return existing
         return member
+
+
+async def _keep_an_owner(conn: AsyncConnection, source: Group | Project, member: Member) -> None:
+    """A group's last direct owner can be neither removed nor demoted (GitLab's rule)."""
+    if (
+        isinstance(source, Group)
+        and member.access_level == AccessLevel.OWNER
+        and await ns_store.count_owners(conn, source.id) <= 1
+    ):
+        raise Forbidden("403 Forbidden - a group must keep at least one owner")

@@ -109,6 +109,29 @@ async def test_last_group_owner_cannot_be_removed(
     assert "member_destroyed" not in names
 
 
+async def test_last_group_owner_cannot_be_demoted_but_one_of_two_can(
+    client: httpx.AsyncClient, alice: Account, bob: Account
+) -> None:
+    group = await create_group(client, alice, "acme")
+    member_url = f"{API}/groups/{group['id']}/members"
+    refused = await client.put(
+        f"{member_url}/{alice.user.id}", json={"access_level": 40}, headers=alice.headers
+    )
+    assert refused.status_code == 403
+    assert "at least one owner" in refused.json()["message"]
+    names = await event_names(client, alice, f"{API}/groups/{group['id']}/audit_events")
+    assert "member_updated" not in names
+
+    assert (
+        await add_member(client, alice, f"groups/{group['id']}", bob.user.id, 50)
+    ).status_code == 201
+    demoted = await client.put(
+        f"{member_url}/{alice.user.id}", json={"access_level": 40}, headers=alice.headers
+    )
+    assert demoted.status_code == 200
+    assert demoted.json()["access_level"] == 40
+
+
 async def test_group_owner_is_owner_of_subgroups_by_inheritance(
     client: httpx.AsyncClient, alice: Account, bob: Account
 ) -> None:
