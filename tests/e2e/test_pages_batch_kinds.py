@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import orjson
 import pytest
@@ -12,6 +13,7 @@ from aiohttp import web
 from playwright.async_api import Browser, Page, expect
 
 from auditwire.domain.categories import DATADOG, SPLUNK
+from auditwire.domain.events import utcnow
 from auditwire.services.container import Services
 from auditwire.streaming import DeliveryWorker
 from tests.e2e.conftest import (
@@ -37,6 +39,7 @@ pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
 HEC_TOKEN = "11111111-2222-3333-4444-555555555555"
 API_KEY = "0123456789abcdef0123456789abcdef"
 STREAMS = "/groups/acme/-/audit_events?tab=streams"
+WINDOW_FORMAT = "%Y-%m-%dT%H:%M:%S"  # a datetime-local field's value
 BURST = 5  # events recorded in one transaction: claimed, and sent, together
 
 
@@ -134,6 +137,8 @@ async def test_a_splunk_destination_added_through_the_form_receives_stacked_batc
 
     await page.reload()
     await expect(page.locator(".badge")).to_have_text("Healthy")
+    batch = max(sizes)
+    await expect(page.locator("table.deliveries")).to_contain_text(f"({batch} events)")
     await page.get_by_role("button", name="Send test event").click()
     await expect(page.get_by_role("status")).to_contain_text("status 200")
 
@@ -193,6 +198,21 @@ async def test_a_datadog_destination_posts_gzipped_arrays_with_its_api_key(
     await expect(page.locator(".badge")).to_have_text("Healthy")
     await page.get_by_role("button", name="Send test event").click()
     await expect(page.get_by_role("status")).to_contain_text("status 202")
+    await page.get_by_role("button", name="Retry failed").click()
+    await expect(page.get_by_role("status")).to_have_text("0 failed deliveries queued again")
+
+    # A replayed window arrives again, in arrays as well.
+    window = (utcnow() - timedelta(hours=1), utcnow() + timedelta(hours=1))
+    await page.get_by_label("Created after (UTC)").fill(window[0].strftime(WINDOW_FORMAT))
+    await page.get_by_label("Created before (UTC)").fill(window[1].strftime(WINDOW_FORMAT))
+    await page.get_by_role("button", name="Replay").click()
+    await expect(page.get_by_role("status")).to_contain_text("events queued for delivery again")
+
+    async def replayed() -> bool:
+        ids = [int(orjson.loads(log["message"])["id"]) for log in intake.logs]
+        return all(ids.count(event_id) >= 2 for event_id in burst)
+
+    await eventually(replayed)
 
     await page.get_by_role("link", name="Back to streams").click()
     row = page.locator("table.streams tbody tr", has_text="datadog")

@@ -282,7 +282,8 @@ async def find_destination(
     outcome_arg = f", outcome: {outcome}" if outcome else ""
     extra = (
         f"{kind.node_fields} deliveries(first: {DELIVERIES_SHOWN}{outcome_arg}) {{ nodes {{ "
-        "eventId eventType attemptedAt statusCode durationMs error outcome } }"
+        "eventId lastEventId eventCount eventType attemptedAt statusCode durationMs error outcome "
+        "} }"
     )
     selection = _selection(kind, extra)
     if kind.layout:  # the same row in the consolidated API, for its config
