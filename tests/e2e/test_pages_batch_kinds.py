@@ -332,6 +332,12 @@ async def test_an_instance_splunk_destination_is_added_listed_and_deleted(
     await _add(page)
     await expect(page.get_by_role("heading", level=1)).to_have_text("instance splunk")
     await expect(page.get_by_label("Indexer acknowledgement")).to_be_checked()
+    await page.get_by_label("Max events per request").fill("5000")
+    await page.get_by_role("button", name="Save changes").click()
+    await expect(page.locator("#batch_max_events-errors")).to_have_text(
+        "Config batch.maxEvents must be less than or equal to 1000"
+    )
+    await expect(page.get_by_label("Max events per request")).to_have_value("")
     await expect(page.get_by_role("heading", name="Recent deliveries")).to_be_visible()
 
     await page.goto(streams)

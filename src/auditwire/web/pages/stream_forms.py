@@ -8,6 +8,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from auditwire.services.container import Services
+from auditwire.services.context import Actor
 from auditwire.web import gql
 from auditwire.web.pages.stream_config import FORMATS, LIMITS, fields_of, layout_of
 from auditwire.web.pages.stream_queries import (
@@ -101,13 +103,14 @@ async def create(request: Request, owner: Owner) -> Response:
         refused = errors_by_field(answer.errors, kind=kind)
         return await new_page(request, owner, values, refused, 422)
     destination_id = numeric_id(created["id"]) or 0
-    errors = await _add_extras(request, owner, kind, destination_id, lists, form)
+    errors = await _add_extras(svc, actor, owner, kind, destination_id, lists, form)
     flash(request, errors, "Destination added" if not errors else None)
     return redirect(owner.destination_url(kind.key, destination_id))
 
 
 async def _add_extras(
-    request: Request,
+    svc: Services,
+    actor: Actor,
     owner: Owner,
     kind: Kind,
     destination_id: int,
@@ -118,8 +121,6 @@ async def _add_extras(
     errors: dict[str, list[str]] = {}
     if kind.key != "http":
         return errors
-    actor = await require_actor(request)
-    svc = services_of(request)
     # The destination by GitLab's HTTP ID, whichever API created it.
     node = await find_destination(svc, actor, owner, kind, destination_id, None)
     if node is None:
