@@ -139,9 +139,8 @@ class Owner:
             return "auditEventsInstanceStreamingDestinations"
         return "externalAuditEventStreamingDestinations"
 
-    def _consolidated(
-        self, key: str, label: str, summary: str, config_keys: tuple[str, ...]
-    ) -> Kind:
+    def _consolidated(self, key: str, label: str, config_keys: tuple[str, ...]) -> Kind:
+        """A kind only the consolidated API offers: its settings are its config's keys."""
         return Kind(
             key,
             label,
@@ -209,11 +208,10 @@ class Owner:
             self._consolidated(
                 "splunk",
                 "Splunk HTTP Event Collector",
-                "config",
                 ("url", "index", "source", "sourcetype", "host"),
             ),
             self._consolidated(
-                "datadog", "Datadog", "config", ("site", "url", "service", "ddsource", "ddtags")
+                "datadog", "Datadog", ("site", "url", "service", "ddsource", "ddtags")
             ),
         ]
 
