@@ -16,7 +16,7 @@ from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.live import LiveServer
 
 from auditwire.config import Settings, async_database_url
-from auditwire.domain.categories import AWS, GCP
+from auditwire.domain.categories import AWS, DATADOG, GCP, SPLUNK
 from auditwire.domain.namespaces import AccessLevel
 from auditwire.domain.owner import OwnerKind
 from auditwire.services.container import Services
@@ -86,12 +86,45 @@ async def seed(settings: Settings) -> dict[str, int]:
             name="Archive",
             secret_token="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
         )
-        return {"http": destination.id, "gcp": gcp.id, "aws": aws.id}
+        # Loopback URLs: the server's worker sends nowhere else.
+        splunk = await svc.destinations.create(
+            root,
+            owner,
+            category=SPLUNK,
+            config={
+                "url": "http://127.0.0.1:9",
+                "index": "gitlab_audit",
+                "sourcetype": "gitlab:audit",
+                "batch": {"maxEvents": 500, "maxWaitMs": 200},
+            },
+            name="Splunk",
+            secret_token="00000000-0000-0000-0000-000000000000",
+        )
+        datadog = await svc.destinations.create(
+            root,
+            owner,
+            category=DATADOG,
+            config={
+                "url": "http://127.0.0.1:9/api/v2/logs",
+                "service": "gitlab",
+                "ddtags": "env:prod",
+            },
+            name="Datadog",
+            secret_token="0123456789abcdef0123456789abcdef",
+        )
+        return {
+            "http": destination.id,
+            "gcp": gcp.id,
+            "aws": aws.id,
+            "splunk": splunk.id,
+            "datadog": datadog.id,
+        }
     finally:
         await store.close()
 
 
 async def shoot(base: str, destinations: dict[str, int]) -> list[Path]:
+    streams = "/groups/acme/-/audit_events/streams"
     pages = {
         "sign-in": "/users/sign_in",
         "groups": "/",
@@ -101,9 +134,13 @@ async def shoot(base: str, destinations: dict[str, int]) -> list[Path]:
         "add-http-destination": "/groups/acme/-/audit_events/streams/new?kind=http",
         "add-gcp-destination": "/groups/acme/-/audit_events/streams/new?kind=gcp",
         "add-aws-destination": "/groups/acme/-/audit_events/streams/new?kind=aws",
+        "add-splunk-destination": "/groups/acme/-/audit_events/streams/new?kind=splunk",
+        "add-datadog-destination": "/groups/acme/-/audit_events/streams/new?kind=datadog",
         "destination": f"/groups/acme/-/audit_events/streams/http/{destinations['http']}",
         "gcp-destination": f"/groups/acme/-/audit_events/streams/gcp/{destinations['gcp']}",
         "aws-destination": f"/groups/acme/-/audit_events/streams/aws/{destinations['aws']}",
+        "splunk-destination": f"{streams}/splunk/{destinations['splunk']}",
+        "datadog-destination": f"{streams}/datadog/{destinations['datadog']}",
         "admin-audit-logs": "/admin/audit_logs",
         "password": "/-/user_settings/password/edit",
     }

@@ -95,6 +95,42 @@ async def sign_in(page: Page, base: str, username: str) -> None:
     await page.wait_for_url(f"{base}/", timeout=PAGE_TIMEOUT)
 
 
+async def signed_in(browser: Browser, base: str, username: str = "root") -> Page:
+    """A new page of `username`, signed in."""
+    page = await browser.new_page()
+    page.set_default_timeout(PAGE_TIMEOUT)
+    await sign_in(page, base, username)
+    return page
+
+
+async def open_form(page: Page, streams_url: str, kind: str) -> None:
+    """The "Add streaming destination" form of one kind, opened from the Streams tab."""
+    await page.goto(streams_url)
+    await page.get_by_text("Add streaming destination").click()
+    await page.get_by_role("link", name=kind).click()
+
+
+async def expect_destinations_hidden(
+    page: Page, base: str, destinations: dict[str, int], secrets: tuple[str, ...]
+) -> None:
+    """Each of acme's destinations (by kind) answers 404 to the page's user, shows none of
+    `secrets`, and refuses an update posted with the user's own CSRF token."""
+    audit_events = f"{base}/groups/acme/-/audit_events"
+    for kind, destination_id in destinations.items():
+        here = f"{audit_events}/streams/{kind}/{destination_id}"
+        shown = await page.goto(here)
+        assert shown is not None and shown.status == 404
+        content = await page.content()
+        assert not any(secret in content for secret in secrets)
+        token = await own_csrf_token(page, base)
+        posted = await page.request.post(
+            f"{here}/update",
+            form={"authenticity_token": token, "name": "taken over"},
+            max_redirects=0,
+        )
+        assert posted.status == 404
+
+
 async def expect_no_streams_tab(page: Page, url: str, username: str) -> None:
     """Open a group's audit events as `username`: a member sees the log and no Streams tab,
     nora (no member) not even the page."""

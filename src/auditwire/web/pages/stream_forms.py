@@ -1,4 +1,5 @@
-"""Adding a streaming destination: the HTTP endpoint, Google Cloud Logging and AWS S3 forms."""
+"""Adding a streaming destination: the HTTP endpoint, Google Cloud Logging, AWS S3, Splunk HTTP
+Event Collector and Datadog forms."""
 
 from __future__ import annotations
 
@@ -7,10 +8,15 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from auditwire.services.container import Services
+from auditwire.services.context import Actor
 from auditwire.web import gql
+from auditwire.web.pages.stream_config import FORMATS, LIMITS, fields_of, layout_of
 from auditwire.web.pages.stream_queries import (
+    Kind,
     Owner,
     errors_by_field,
+    find_destination,
     list_destinations,
     numeric_id,
     snake_case,
@@ -21,7 +27,6 @@ from auditwire.web.pages.streams import (
     input_type_of,
     mutation_document,
     namespace_filter_calls,
-    settings_of,
 )
 from auditwire.web.render import PageNotFound, redirect, render
 from auditwire.web.session import check_csrf, flash, posted_lists, require_actor, services_of
@@ -59,6 +64,8 @@ async def new_page(
         errors=errors or {},
         header_rows=max(HEADER_ROWS, len((values or {}).get("header_key", []))),
         max_headers=MAX_HEADERS,
+        formats=FORMATS,
+        limits=LIMITS,
     )
 
 
@@ -75,30 +82,57 @@ async def create(request: Request, owner: Owner) -> Response:
     fields: dict[str, Any] = {"name": form.get("name") or None}
     if not owner.instance:
         fields["groupPath"] = owner.group_path
-    fields.update(settings_of(kind, form))
-    payload = kind.payload
+    mutation, payload = kind.create, kind.payload
+    layout = layout_of(form) if kind.layout else {}
+    if kind.category is not None:
+        fields.update(category=kind.category, **fields_of(kind, form))
+    elif layout:  # a batched HTTP destination: GitLab's HTTP mutations know no format
+        mutation, payload = f"{owner.streaming}Create", "externalAuditEventDestination"
+        config = {"url": form.get("destination_url", ""), **layout}
+        fields.update(category=kind.key, config=config)
+    else:
+        fields.update(fields_of(kind, form))
     document = (
-        f"mutation($input: {input_type_of(kind.create)}!) {{ {kind.create}(input: $input) "
+        f"mutation($input: {input_type_of(mutation)}!) {{ {mutation}(input: $input) "
         f"{{ errors {payload} {{ id }} }} }}"
     )
     svc = services_of(request)
-    answer = await gql.mutate(svc, actor, kind.create, document, {"input": fields})
+    answer = await gql.mutate(svc, actor, mutation, document, {"input": fields})
     created = answer.data.get(payload) if answer.ok else None
     if not created:
         refused = errors_by_field(answer.errors, kind=kind)
         return await new_page(request, owner, values, refused, 422)
     destination_id = numeric_id(created["id"]) or 0
-    errors: dict[str, list[str]] = {}
-    if kind.key == "http":
-        for name, input_type, field, variables, selection in _http_extras(
-            owner, created["id"], lists, form
-        ):
-            document = mutation_document(name, input_type, selection)
-            extra = await gql.mutate(svc, actor, name, document, {"input": variables})
-            for key, messages in errors_by_field(extra.errors, field).items():
-                errors.setdefault(key, []).extend(messages)
+    errors = await _add_extras(svc, actor, owner, kind, destination_id, lists, form)
     flash(request, errors, "Destination added" if not errors else None)
     return redirect(owner.destination_url(kind.key, destination_id))
+
+
+async def _add_extras(
+    svc: Services,
+    actor: Actor,
+    owner: Owner,
+    kind: Kind,
+    destination_id: int,
+    lists: dict[str, list[str]],
+    form: dict[str, str],
+) -> dict[str, list[str]]:
+    """The HTTP form's headers and filters, each through its own mutation."""
+    errors: dict[str, list[str]] = {}
+    if kind.key != "http":
+        return errors
+    # The destination by GitLab's HTTP ID, whichever API created it.
+    node = await find_destination(svc, actor, owner, kind, destination_id, None)
+    if node is None:
+        return errors
+    for name, input_type, field, variables, selection in _http_extras(
+        owner, node["id"], lists, form
+    ):
+        document = mutation_document(name, input_type, selection)
+        extra = await gql.mutate(svc, actor, name, document, {"input": variables})
+        for key, messages in errors_by_field(extra.errors, field).items():
+            errors.setdefault(key, []).extend(messages)
+    return errors
 
 
 def _http_extras(

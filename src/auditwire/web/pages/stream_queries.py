@@ -39,9 +39,12 @@ _FIELD_OF_MESSAGE = (
     ("Aws region", "aws_region"),
     ("AWS region", "aws_region"),
     ("The replay window", "replay"),
+    ("Config takes site or url", "site"),
+    ("Config batch needs", "format"),
 )
-# A config rule's message names its key: "Config bucketName is too long (…)".
-_CONFIG_KEY = re.compile(r"\AConfig ([A-Za-z]+)\b")
+# A config rule's message names its key: "Config bucketName is too long (…)", or its path:
+# "Config batch.maxEvents must be less than or equal to 1000".
+_CONFIG_KEY = re.compile(r"\AConfig ([A-Za-z]+(?:\.[A-Za-z]+)?)\b")
 
 
 def errors_by_field(
@@ -52,8 +55,9 @@ def errors_by_field(
     placed: dict[str, list[str]] = {}
     for message in messages:
         name = next((f for prefix, f in _FIELD_OF_MESSAGE if message.startswith(prefix)), default)
-        if (key := _CONFIG_KEY.match(message)) is not None:
+        if (key := _CONFIG_KEY.match(message)) is not None and name == default:
             name = snake_case(key.group(1))
+            name = dict(kind.renamed).get(name, name) if kind is not None else name
         elif message.startswith("Secret token") and kind is not None and kind.secret:
             name = snake_case(kind.secret)
         placed.setdefault(name, []).append(message)
@@ -61,8 +65,9 @@ def errors_by_field(
 
 
 def snake_case(name: str) -> str:
-    """A GraphQL argument's form field: `googleProjectIdName` is `google_project_id_name`."""
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+    """A GraphQL argument's form field: `googleProjectIdName` is `google_project_id_name`,
+    the config path `batch.maxEvents` is `batch_max_events`."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).replace(".", "_")
 
 
 def numeric_id(gid: str) -> int | None:
@@ -74,7 +79,7 @@ def numeric_id(gid: str) -> int | None:
 class Kind:
     """A destination kind as GraphQL offers it for one owner."""
 
-    key: str  # http, gcp, aws
+    key: str  # http, gcp, aws, splunk, datadog
     label: str
     list_field: str
     create: str
@@ -85,6 +90,12 @@ class Kind:
     settings: tuple[str, ...]  # the create and update arguments the form edits
     summary: str  # what the streams list shows of it
     secret: str | None = None  # the argument never shown back: empty on update = unchanged
+    # A kind of the consolidated API alone: its category, and the config keys its form edits.
+    category: str | None = None
+    config_keys: tuple[str, ...] = ()
+    # http: its layout (config format and batch) is edited through the consolidated API.
+    layout: bool = False
+    renamed: tuple[tuple[str, str], ...] = ()  # config keys whose form field is named otherwise
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +126,37 @@ class Owner:
         """The instance family's infix in GraphQL names."""
         return "Instance" if self.instance else ""
 
+    @property
+    def streaming(self) -> str:
+        """The consolidated API's name for the owner's destinations, as in its mutations."""
+        if self.instance:
+            return "instanceAuditEventStreamingDestinations"
+        return "groupAuditEventStreamingDestinations"
+
+    @property
+    def streaming_list(self) -> str:
+        if self.instance:
+            return "auditEventsInstanceStreamingDestinations"
+        return "externalAuditEventStreamingDestinations"
+
+    def _consolidated(self, key: str, label: str, config_keys: tuple[str, ...]) -> Kind:
+        """A kind only the consolidated API offers: its settings are its config's keys."""
+        return Kind(
+            key,
+            label,
+            self.streaming_list,
+            f"{self.streaming}Create",
+            f"{self.streaming}Update",
+            f"{self.streaming}Delete",
+            "externalAuditEventDestination",
+            "category config",
+            (),
+            "category config",
+            "secretToken",
+            category=key,
+            config_keys=config_keys,
+        )
+
     def kinds(self) -> list[Kind]:
         i = self.instance
         http = "instanceExternalAuditEventDestination" if i else "externalAuditEventDestination"
@@ -134,6 +176,8 @@ class Owner:
                 + ("" if i else " namespaceFilter { id namespace { fullPath } }"),
                 ("destinationUrl",),
                 "destinationUrl",
+                layout=True,
+                renamed=(("url", "destination_url"),),
             ),
             Kind(
                 "gcp",
@@ -161,6 +205,14 @@ class Owner:
                 "bucketName awsRegion",
                 "secretAccessKey",
             ),
+            self._consolidated(
+                "splunk",
+                "Splunk HTTP Event Collector",
+                ("url", "index", "source", "sourcetype", "host"),
+            ),
+            self._consolidated(
+                "datadog", "Datadog", ("site", "url", "service", "ddsource", "ddtags")
+            ),
         ]
 
     def kind(self, key: str) -> Kind | None:
@@ -183,7 +235,15 @@ class Owner:
 
 
 def _selection(kind: Kind, extra: str) -> str:
-    return f"{kind.list_field} {{ nodes {{ id name active {HEALTH} {extra} }} }}"
+    """The kind's destinations under its own key: kinds of one list field are told apart."""
+    return f"{kind.key}: {kind.list_field} {{ nodes {{ id name active {HEALTH} {extra} }} }}"
+
+
+def _nodes(kind: Kind, holder: dict[str, Any] | None) -> list[dict[str, Any]]:
+    nodes = ((holder or {}).get(kind.key) or {}).get("nodes", [])
+    if kind.category is None:
+        return list(nodes)
+    return [node for node in nodes if node.get("category") == kind.category]
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,11 +261,11 @@ async def list_destinations(svc: Services, actor: Actor, owner: Owner) -> list[L
     document, variables = owner.wrap(selection)
     answer = await gql.run(svc, actor, document, variables)
     holder = owner.holder(answer.data)
-    if holder is None or holder.get(kinds[0].list_field) is None:
+    if holder is None or holder.get(kinds[0].key) is None:
         return None
     listed = []
     for kind in kinds:
-        for node in (holder.get(kind.list_field) or {}).get("nodes", []):
+        for node in _nodes(kind, holder):
             key = numeric_id(node["id"])
             if key is not None:
                 listed.append(Listed(kind, key, node))
@@ -220,10 +280,20 @@ async def find_destination(
     outcome_arg = f", outcome: {outcome}" if outcome else ""
     extra = (
         f"{kind.node_fields} deliveries(first: {DELIVERIES_SHOWN}{outcome_arg}) {{ nodes {{ "
-        "eventId eventType attemptedAt statusCode durationMs error outcome } }"
+        "eventId lastEventId eventCount eventType attemptedAt statusCode durationMs error outcome "
+        "} }"
     )
-    document, variables = owner.wrap(_selection(kind, extra))
+    selection = _selection(kind, extra)
+    if kind.layout:  # the same row in the consolidated API, for its config
+        selection += f" layouts: {owner.streaming_list} {{ nodes {{ id config }} }}"
+    document, variables = owner.wrap(selection)
     answer = await gql.run(svc, actor, document, variables)
     holder = owner.holder(answer.data)
-    found = (holder or {}).get(kind.list_field) or {}
-    return next((n for n in found.get("nodes", []) if numeric_id(n["id"]) == destination_id), None)
+    found = next((n for n in _nodes(kind, holder) if numeric_id(n["id"]) == destination_id), None)
+    if found is not None and kind.layout:
+        layouts = ((holder or {}).get("layouts") or {}).get("nodes", [])
+        same: dict[str, Any] = next(
+            (n for n in layouts if numeric_id(n["id"]) == destination_id), {}
+        )
+        found = {**found, "config": same.get("config") or {}, "streamingId": same.get("id")}
+    return found

@@ -10,12 +10,20 @@ from fastapi.responses import Response
 
 from auditwire.services.context import Actor
 from auditwire.web import gql
+from auditwire.web.pages.stream_config import (
+    FORMATS,
+    LIMITS,
+    current_layout,
+    fields_of,
+    form_values,
+    layout_of,
+    with_layout,
+)
 from auditwire.web.pages.stream_queries import (
     Kind,
     Owner,
     errors_by_field,
     find_destination,
-    snake_case,
 )
 from auditwire.web.render import PageNotFound, redirect, render
 from auditwire.web.session import (
@@ -66,6 +74,9 @@ async def show(request: Request, owner: Owner, kind_key: str, destination_id: in
         outcome=outcome,
         outcomes=OUTCOMES,
         here=owner.destination_url(kind.key, destination_id),
+        formats=FORMATS,
+        limits=LIMITS,
+        values=form_values(node.get("config") or {}),
     )
 
 
@@ -118,10 +129,11 @@ def _calls(
     i = owner.prefix
     dest = node["id"]
     if action == "update":
-        fields = {"name": form.get("name", ""), **settings_of(kind, form)}
+        fields = {"name": form.get("name", ""), **fields_of(kind, form)}
         if kind.secret and not fields.get(kind.secret):
             del fields[kind.secret]  # left empty: the saved secret stays
-        return [(kind.update, input_type_of(kind.update), "base", {"id": dest, **fields}, "")]
+        calls = [(kind.update, input_type_of(kind.update), "base", {"id": dest, **fields}, "")]
+        return calls + layout_calls(owner, kind, node, form)
     if action == "active":
         active = form.get("active") == "true"
         return [
@@ -177,10 +189,21 @@ def input_type_of(mutation: str) -> str:
     return mutation[0].upper() + mutation[1:] + "Input"
 
 
-def settings_of(kind: Kind, form: dict[str, str]) -> dict[str, str]:
-    """The kind's settings and secret as typed into its form, by GitLab's argument names."""
-    names = (*kind.settings, *((kind.secret,) if kind.secret else ()))
-    return {name: form.get(snake_case(name), "") for name in names}
+def layout_calls(
+    owner: Owner, kind: Kind, node: dict[str, Any], form: dict[str, str]
+) -> list[Call]:
+    """An HTTP destination's changed format or batch, through the consolidated API (GitLab's
+    own HTTP mutations know neither): its whole config, headers as they are."""
+    config = node.get("config") or {}
+    layout = layout_of(form)
+    if not kind.layout or layout == current_layout(config) or not node.get("streamingId"):
+        return []
+    name = f"{owner.streaming}Update"
+    variables = {
+        "id": node["streamingId"],
+        "config": with_layout(config, form.get("destination_url", ""), layout),
+    }
+    return [(name, input_type_of(name), "format", variables, "")]
 
 
 def event_type_calls(

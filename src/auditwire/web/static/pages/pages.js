@@ -78,9 +78,21 @@ function enhanceHeaders(fieldset) {
   });
 }
 
+// An HTTP destination's batching settings apply to batched formats only.
+function enhanceFormat(select) {
+  const batching = select.form.querySelector("[data-batching]");
+  if (!batching) return;
+  const show = () => {
+    batching.hidden = select.value === "event";
+  };
+  select.addEventListener("change", show);
+  show();
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("[data-tabs]").forEach(enhanceTabs);
   document.querySelectorAll("[data-copy]").forEach(enhanceCopy);
   document.querySelectorAll("form[data-confirm]").forEach(enhanceConfirm);
   document.querySelectorAll("[data-headers]").forEach(enhanceHeaders);
+  document.querySelectorAll("select[data-format]").forEach(enhanceFormat);
 });
