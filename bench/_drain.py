@@ -57,7 +57,7 @@ class DrainSizes:
 
 
 DRAIN_FULL = DrainSizes(bare=20_000, drain=60_000, e2e=20_000, rounds=3)
-DRAIN_QUICK = DrainSizes(bare=5_000, drain=10_000, e2e=5_000, rounds=1)
+DRAIN_QUICK = DrainSizes(bare=10_000, drain=20_000, e2e=10_000, rounds=1)
 
 
 async def bare_loop(url: str, bodies: list[bytes], headers: list[dict[str, str]]) -> float:
