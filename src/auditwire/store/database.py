@@ -87,6 +87,7 @@ class Store:
         self.dialect = self.url.get_backend_name()
         self._whole_engine: Engine | None = None
         self._whole_thread: ThreadPoolExecutor | None = None
+        self._whole_used = False
         if self.is_sqlite:
             database = self.url.database
             pooling: dict[str, Any] = {}
@@ -207,6 +208,7 @@ class Store:
             async with self.write() as conn:
                 return await work(conn)
         assert self._write_lock is not None
+        self._whole_used = True
         loop = asyncio.get_running_loop()
         async with self._write_lock:
             # Shielded: once started, the transaction ends (committed or rolled back) in its
@@ -228,9 +230,10 @@ class Store:
     async def close(self) -> None:
         await self.engine.dispose()
         if self._whole_engine is not None and self._whole_thread is not None:
-            await asyncio.get_running_loop().run_in_executor(
-                self._whole_thread, self._whole_engine.dispose
-            )
+            if self._whole_used:  # its connection belongs to its thread: closed there
+                await asyncio.get_running_loop().run_in_executor(
+                    self._whole_thread, self._whole_engine.dispose
+                )
             self._whole_thread.shutdown(wait=False)
 
 
