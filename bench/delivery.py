@@ -48,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 import _batch
+import _drain
 import _receiver
 from auditwire.config import Settings, async_database_url
 from auditwire.crypto import SecretBox, load_or_create_key
@@ -316,23 +317,9 @@ async def ceiling(control: Control, count: int) -> tuple[float, float]:
     now = datetime.now(UTC)
     bodies = [stored(event(n), n, now).stream_body() for n in range(count)]  # untimed
     headers = {"Content-Type": "application/json", "X-Gitlab-Event-Streaming-Token": "t" * 24}
-    url = control.receiver.url()
-    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
-    next_n = 0
-    async with aiohttp.ClientSession(connector=connector) as session:
-
-        async def loop() -> None:
-            nonlocal next_n
-            while next_n < count:
-                n = next_n
-                next_n += 1
-                async with session.post(url, data=bodies[n], headers=headers) as response:
-                    await response.read()
-
-        started, cpu = time.time(), time.process_time()
-        await asyncio.gather(*(loop() for _ in range(CONCURRENCY)))
-        elapsed, cpu = time.time() - started, time.process_time() - cpu
-    return count / elapsed, cpu / count
+    cpu = time.process_time()
+    rate = await _drain.bare_loop(control.receiver.url(), bodies, [headers] * count)
+    return rate, (time.process_time() - cpu) / count
 
 
 def stored(new: NewAuditEvent, event_id: int, now: datetime) -> AuditEvent:
@@ -524,8 +511,16 @@ async def main(
     end_to_end_only: bool,
     batch: bool = False,
     batch_events: int | None = None,
+    drain: bool = False,
 ) -> None:
     sizes = QUICK if quick else FULL
+    kinds = [k for k in ("sqlite", "postgresql") if not only or k in only]
+    if drain or not batch:
+        with tempfile.TemporaryDirectory() as tmp:
+            drain_sizes = _drain.DRAIN_QUICK if quick else _drain.DRAIN_FULL
+            await _drain.section(sys.modules[__name__], kinds, Path(tmp), drain_sizes)
+        if drain:
+            return
     with ReceiverProcess() as receiver, tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         async with aiohttp.ClientSession() as session:
@@ -537,7 +532,6 @@ async def main(
                 batch_sizes = _batch.BATCH_QUICK if quick else _batch.BATCH_FULL
                 if batch_events is not None:
                     batch_sizes = replace(batch_sizes, rss_events=batch_events)
-                kinds = [k for k in ("sqlite", "postgresql") if not only or k in only]
                 await _batch.section(
                     sys.modules[__name__],  # type: ignore[arg-type]
                     control,
@@ -631,6 +625,11 @@ if __name__ == "__main__":
         metavar="N",
         help="events of the backlog drained while the RSS is watched (default 1,000,000)",
     )
+    parser.add_argument(
+        "--drain",
+        action="store_true",
+        help="only the per-event drain and end to end against a loopback nginx",
+    )
     arguments = parser.parse_args()
     measured = (
         arguments.quick,
@@ -638,6 +637,7 @@ if __name__ == "__main__":
         arguments.end_to_end,
         arguments.batch,
         arguments.batch_events,
+        arguments.drain,
     )
     try:
         import uvloop

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager, suppress
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import event, exc
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, Engine, create_engine, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from auditwire.errors import Conflict, InvalidInput, StorageError
+
+T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT = 30_000  # milliseconds
 POOL_SIZE = 10  # connections per process
@@ -82,6 +85,9 @@ class Store:
     def __init__(self, url: str, *, pool_size: int = POOL_SIZE) -> None:
         self.url = make_url(url)
         self.dialect = self.url.get_backend_name()
+        self._whole_engine: Engine | None = None
+        self._whole_thread: ThreadPoolExecutor | None = None
+        self._whole_used = False
         if self.is_sqlite:
             database = self.url.database
             pooling: dict[str, Any] = {}
@@ -93,7 +99,19 @@ class Store:
             self.engine: AsyncEngine = create_async_engine(
                 self.url, json_serializer=_json_dumps, json_deserializer=orjson.loads, **pooling
             )
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine.sync_engine)
+            if database and database != ":memory:":
+                # For `write_whole`: a plain sqlite3 connection on a thread of its own.
+                self._whole_engine = create_engine(
+                    self.url.set(drivername="sqlite"),
+                    json_serializer=_json_dumps,
+                    json_deserializer=orjson.loads,
+                    pool_size=1,
+                    max_overflow=0,
+                    connect_args={"check_same_thread": False},
+                )
+                _configure_sqlite(self._whole_engine)
+                self._whole_thread = ThreadPoolExecutor(1, thread_name_prefix="auditwire-sqlite")
         else:
             self.engine = create_async_engine(
                 self.url,
@@ -170,14 +188,88 @@ class Store:
         except exc.DBAPIError as error:
             raise _translated(error) from error
 
+    @property
+    def sync_engines(self) -> list[Engine]:
+        """Every engine that commits for this store (for commit hooks)."""
+        engines = [self.engine.sync_engine]
+        if self._whole_engine is not None:
+            engines.append(self._whole_engine)
+        return engines
+
+    async def write_whole(self, work: Callable[[AsyncConnection], Coroutine[Any, Any, T]]) -> T:
+        """`work(conn)` in one write transaction, as `write()` would run it; on a SQLite file,
+        the whole transaction in one hop to a thread of its own instead of one hop per
+        statement. `work` may await only the connection's `execute` and `exec_driver_sql`.
+
+        The hot path of a delivery worker: aiosqlite hops to its thread and back for every
+        statement, and each hop waits for the GIL while this loop is busy sending, so that a
+        claim of a few statements held SQLite's one write lock for tens of milliseconds."""
+        if self._whole_engine is None or self._whole_thread is None:
+            async with self.write() as conn:
+                return await work(conn)
+        assert self._write_lock is not None
+        self._whole_used = True
+        loop = asyncio.get_running_loop()
+        async with self._write_lock:
+            # Shielded: once started, the transaction ends (committed or rolled back) in its
+            # thread whatever happens to the caller.
+            return await asyncio.shield(loop.run_in_executor(self._whole_thread, self._whole, work))
+
+    def _whole(self, work: Callable[[AsyncConnection], Coroutine[Any, Any, T]]) -> T:
+        assert self._whole_engine is not None
+        try:
+            with self._whole_engine.connect() as conn:
+                conn.execution_options(**{_WRITE: True})
+                with conn.begin():
+                    return _run_at_once(work(_AtOnce(conn)))  # type: ignore[arg-type]
+        except exc.IntegrityError as error:
+            raise Conflict("has already been taken") from error
+        except exc.DBAPIError as error:
+            raise _translated(error) from error
+
     async def close(self) -> None:
         await self.engine.dispose()
+        if self._whole_engine is not None and self._whole_thread is not None:
+            if self._whole_used:  # its connection belongs to its thread: closed there
+                await asyncio.get_running_loop().run_in_executor(
+                    self._whole_thread, self._whole_engine.dispose
+                )
+            self._whole_thread.shutdown(wait=False)
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+class _AtOnce:
+    """The part of an AsyncConnection the store's statements use, over a sync Connection:
+    every await on it completes at once, so a store coroutine runs to its end in one call."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.sync_connection = conn
+        self.dialect = conn.dialect
+
+    @property
+    def info(self) -> dict[Any, Any]:
+        return self.sync_connection.info
+
+    async def execute(self, statement: Any, parameters: Any = None, **options: Any) -> Any:
+        return self.sync_connection.execute(statement, parameters, **options)
+
+    async def exec_driver_sql(self, statement: str, parameters: Any = None, **options: Any) -> Any:
+        return self.sync_connection.exec_driver_sql(statement, parameters, **options)
+
+
+def _run_at_once(coroutine: Coroutine[Any, Any, T]) -> T:
+    """The result of a coroutine that never suspends."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    coroutine.close()
+    raise RuntimeError("a store function awaited something other than its connection")
+
+
+def _configure_sqlite(engine: Engine) -> None:
     """WAL, foreign keys, and BEGIN IMMEDIATE for writes so a writer never fails mid-way."""
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -187,7 +279,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT}")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         immediate = conn.get_execution_options().get(_WRITE, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

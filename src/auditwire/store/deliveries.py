@@ -206,7 +206,6 @@ async def record_events(
 def on_outbox_commit(store: Store, callback: Callable[[], object]) -> Callable[[], None]:
     """Call `callback` after each commit in this process that wrote pending deliveries.
     Returns the function that removes the hook."""
-    sync_engine = store.engine.sync_engine
 
     def committed(conn: Any) -> None:
         if conn.info.pop(_OUTBOX_FLAG, False):
@@ -219,12 +218,15 @@ def on_outbox_commit(store: Store, callback: Callable[[], object]) -> Callable[[
         if not conn.invalidated:
             conn.info.pop(_OUTBOX_FLAG, None)
 
-    sa_event.listen(sync_engine, "commit", committed)
-    sa_event.listen(sync_engine, "rollback", rolled_back)
+    engines = store.sync_engines
+    for engine in engines:
+        sa_event.listen(engine, "commit", committed)
+        sa_event.listen(engine, "rollback", rolled_back)
 
     def remove() -> None:
-        sa_event.remove(sync_engine, "commit", committed)
-        sa_event.remove(sync_engine, "rollback", rolled_back)
+        for engine in engines:
+            sa_event.remove(engine, "commit", committed)
+            sa_event.remove(engine, "rollback", rolled_back)
 
     return remove
 

@@ -76,30 +76,18 @@ class SqlDeliveryManager:
         lease_until: datetime,
         policy: CircuitPolicy,
     ) -> Exchange:
-        wanted = dict(wanted)
-        async with self.store.write() as conn:
-            settled = None
-            if outcomes:
-                settled = await write_outcomes(conn, outcomes, now, policy)
-                skip_unsendable(wanted, settled, now)
-            taken: set[int] = set()
-            for destination_id in probes:
-                if await deliveries_store.take_probe(conn, destination_id, now, lease_until):
-                    taken.add(destination_id)
-                    wanted[destination_id] = 1
-            claimed = await deliveries_store.claim(
-                conn, wanted, now, lease_until, probes=frozenset(taken)
-            )
-            got = {c.destination_id for c in claimed}
-            for destination_id in taken - got:
-                await deliveries_store.close_circuit(conn, destination_id)
-        return Exchange(settled, claimed, frozenset(taken))
+        async def work(conn: AsyncConnection) -> Exchange:
+            return await _exchange(conn, outcomes, dict(wanted), probes, now, lease_until, policy)
+
+        return await self.store.write_whole(work)
 
     async def settle(
         self, outcomes: Sequence[Result], now: datetime, policy: CircuitPolicy
     ) -> Settled:
-        async with self.store.write() as conn:
+        async def work(conn: AsyncConnection) -> Settled:
             return await write_outcomes(conn, outcomes, now, policy)
+
+        return await self.store.write_whole(work)
 
     async def claim_batch(
         self, destination_id: int, n: int, now: datetime, lease_until: datetime, *, probe: bool
@@ -131,6 +119,32 @@ class SqlDeliveryManager:
     async def prune_attempts(self, older_than: datetime) -> int:
         async with self.store.write() as conn:
             return await prune_batch(conn, older_than)
+
+
+async def _exchange(
+    conn: AsyncConnection,
+    outcomes: Sequence[Result],
+    wanted: dict[int, int],
+    probes: Sequence[int],
+    now: datetime,
+    lease_until: datetime,
+    policy: CircuitPolicy,
+) -> Exchange:
+    """Settle `outcomes`, then claim what is wanted and take the probes, in one transaction."""
+    settled = None
+    if outcomes:
+        settled = await write_outcomes(conn, outcomes, now, policy)
+        skip_unsendable(wanted, settled, now)
+    taken: set[int] = set()
+    for destination_id in probes:
+        if await deliveries_store.take_probe(conn, destination_id, now, lease_until):
+            taken.add(destination_id)
+            wanted[destination_id] = 1
+    claimed = await deliveries_store.claim(conn, wanted, now, lease_until, probes=frozenset(taken))
+    got = {c.destination_id for c in claimed}
+    for destination_id in taken - got:
+        await deliveries_store.close_circuit(conn, destination_id)
+    return Exchange(settled, claimed, frozenset(taken))
 
 
 async def write_outcomes(

@@ -1,0 +1,259 @@
+"""The per-event drain and end to end against a loopback nginx, beside a bare aiohttp loop
+to the same nginx: the `bench/delivery.py` section that holds issue 12's figures.
+
+    .venv/bin/python bench/delivery.py --drain [--quick] [--only sqlite|postgresql]
+
+In one run, for each backend:
+  1. the bare loop: aiohttp, 16 in flight, the same bodies and the same headers auditwire
+     sends (the signature computed beforehand, untimed), to the same nginx;
+  2. drain: a backlog of replayed deliveries (events recorded with no destination, then
+     replayed to a new HTTP destination), drained by a worker in this process (the
+     `auditwire serve` shape); deliveries/s, the CPU per delivery of this process, and the
+     event-loop thread's busy share (its CPU time over the wall time of the drain: the rest
+     it spent waiting in the selector);
+  3. end to end: events recorded in batches of 100 (as the ingestion API commits them) to
+     all delivered, with the worker in the recording process, and (PostgreSQL) with
+     `auditwire worker` processes;
+each as a ratio to a bare loop measured just before it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import sqlalchemy as sa
+
+from auditwire.crypto import SecretBox, load_or_create_key
+from auditwire.domain.owner import Owner
+from auditwire.domain.routing import Route
+from auditwire.domain.signing import sign, signing_key
+from auditwire.services import events as event_service
+from auditwire.store import Store, delivery_ops
+from auditwire.store import destinations as dest_store
+from auditwire.store.schema import deliveries
+from auditwire.streaming import DeliveryWorker
+
+CONCURRENCY = 16
+REPLAY_SLACK = timedelta(minutes=5)
+POLL = 0.05  # seconds between two counts of what is left to deliver
+LIMIT = 300.0  # seconds a drain or an end-to-end run may take
+
+
+@dataclass
+class DrainSizes:
+    bare: int
+    drain: int
+    e2e: int
+    rounds: int
+
+
+DRAIN_FULL = DrainSizes(bare=20_000, drain=60_000, e2e=20_000, rounds=3)
+DRAIN_QUICK = DrainSizes(bare=10_000, drain=20_000, e2e=10_000, rounds=1)
+
+
+async def bare_loop(url: str, bodies: list[bytes], headers: list[dict[str, str]]) -> float:
+    """Requests/s of a bare aiohttp POST loop, CONCURRENCY in flight."""
+    count = len(bodies)
+    next_n = 0
+    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def loop() -> None:
+            nonlocal next_n
+            while next_n < count:
+                n = next_n
+                next_n += 1
+                async with session.post(url, data=bodies[n], headers=headers[n]) as response:
+                    await response.read()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(loop() for _ in range(CONCURRENCY)))
+        return count / (time.perf_counter() - started)
+
+
+def bare_payloads(b: Any, count: int) -> tuple[list[bytes], list[dict[str, str]]]:
+    """The bodies and headers auditwire sends for `count` events (untimed)."""
+    now = datetime.now(UTC)
+    key = signing_key("whsec_" + "A" * 32)
+    bodies, headers = [], []
+    for n in range(count):
+        body = b.stored(b.event(n), n + 1, now).stream_body()
+        stamp = int(time.time())
+        bodies.append(body)
+        headers.append(
+            {
+                "Content-Type": "application/json",
+                "User-Agent": "auditwire",
+                "X-Gitlab-Event-Streaming-Token": "t" * 24,
+                "X-Gitlab-Audit-Event-Type": "user_signed_in",
+                "webhook-id": str(n + 1),
+                "webhook-timestamp": str(stamp),
+                "webhook-signature": sign(key, str(n + 1), stamp, body),
+            }
+        )
+    return bodies, headers
+
+
+async def add_http(store: Store, box: SecretBox, url: str) -> int:
+    async with store.write() as conn:
+        return await dest_store.insert_destination(
+            conn,
+            box,
+            owner=Owner.instance(),
+            category="http",
+            name=f"bench-{uuid.uuid4().hex[:8]}",
+            config={"url": url},
+            secret_token="bench-token-0123456789ab",
+            signing_secret="whsec_" + "A" * 32,
+            now=datetime.now(UTC),
+        )
+
+
+async def replayed_backlog(b: Any, store: Store, box: SecretBox, url: str, count: int) -> None:
+    started = datetime.now(UTC) - REPLAY_SLACK
+    for first in range(0, count, 1000):
+        async with store.write() as conn:
+            await event_service.record(
+                conn, [b.event(n) for n in range(first, min(count, first + 1000))]
+            )
+    destination = await add_http(store, box, url)
+    async with store.write() as conn:
+        route = Route(destination, None, frozenset(), (), ())
+        await delivery_ops.replay(
+            conn, route, started, datetime.now(UTC) + REPLAY_SLACK, datetime.now(UTC)
+        )
+
+
+async def left(store: Store) -> int:
+    async with store.read() as conn:
+        return int(
+            (await conn.execute(sa.select(sa.func.count()).select_from(deliveries))).scalar_one()
+        )
+
+
+async def until_empty(store: Store, deadline: float) -> float:
+    """Poll until no delivery is left (delivered rows are deleted); the time it was seen."""
+    while time.perf_counter() < deadline:
+        if await left(store) == 0:
+            return time.perf_counter()
+        await asyncio.sleep(POLL)
+    raise TimeoutError("deliveries left after the time limit")
+
+
+@dataclass
+class Drain:
+    rate: float
+    cpu: float  # seconds of this process per delivery
+    busy: float  # share of the wall time the loop thread was on a CPU
+
+
+async def drain(b: Any, kind: str, workdir: Path, url: str, count: int) -> Drain:
+    """A worker in this process draining a replayed backlog of `count` deliveries."""
+    async with b.database(kind, workdir) as db_url:
+        settings = b.bench_settings(db_url, workdir)
+        store = Store(settings.resolved_database_url)
+        box = SecretBox(load_or_create_key(settings.secret_key, workdir))
+        await replayed_backlog(b, store, box, url, count)
+        worker = DeliveryWorker(settings, store, box)
+        wall, cpu, thread = time.perf_counter(), time.process_time(), time.thread_time()
+        await worker.start()
+        finished = await until_empty(store, wall + LIMIT)
+        cpu, thread = time.process_time() - cpu, time.thread_time() - thread
+        await worker.stop()
+        await store.close()
+    elapsed = finished - wall
+    return Drain(count / elapsed, cpu / count, thread / elapsed)
+
+
+async def end_to_end(
+    b: Any, kind: str, workdir: Path, url: str, count: int, processes: int
+) -> float:
+    """Events/s from the first event recorded (batches of 100) to the last delivered, the
+    worker in this process (`processes` 0) or in `processes` `auditwire worker` processes."""
+    async with b.database(kind, workdir) as db_url:
+        settings = b.bench_settings(db_url, workdir)
+        store = Store(settings.resolved_database_url)
+        box = SecretBox(load_or_create_key(settings.secret_key, workdir))
+        await add_http(store, box, url)
+        if processes:
+            async with b.worker_processes(db_url, workdir, processes):
+                await b.ingest(store, processes * 20)  # untimed: the workers are up
+                await until_empty(store, time.perf_counter() + LIMIT)
+                await asyncio.sleep(0.5)
+                rate = await _timed_e2e(b, store, count)
+        else:
+            worker = DeliveryWorker(settings, store, box)
+            await worker.start()
+            rate = await _timed_e2e(b, store, count)
+            await worker.stop()
+        await store.close()
+    return rate
+
+
+async def _timed_e2e(b: Any, store: Store, count: int) -> float:
+    started = time.perf_counter()
+    await b.ingest(store, count)
+    finished = await until_empty(store, started + LIMIT)
+    return count / (finished - started)
+
+
+async def section(b: Any, kinds: list[str], workdir: Path, sizes: DrainSizes) -> None:
+    from _nginx import Nginx, binary
+
+    if binary() is None:
+        print("drain section skipped: nginx is not installed")
+        return
+    with Nginx() as nginx:
+        url = nginx.url()
+        bodies, headers = bare_payloads(b, sizes.bare)
+        await bare_loop(url, bodies[:2000], headers[:2000])  # warm-up, untimed
+
+        async def near() -> float:
+            return await bare_loop(url, bodies, headers)
+
+        for kind in kinds:
+            await _kind(b, kind, workdir, url, sizes, near)
+
+
+async def _kind(
+    b: Any, kind: str, workdir: Path, url: str, sizes: DrainSizes, near: Callable[[], Any]
+) -> None:
+    ratios: list[float] = []
+    for _ in range(sizes.rounds):
+        bare = await near()
+        got = await drain(b, kind, workdir, url, sizes.drain)
+        ratios.append(got.rate / bare)
+        print(
+            f"{kind}: bare aiohttp loop to nginx {bare:,.0f} req/s; drain of {sizes.drain:,} "
+            f"replayed deliveries, worker in the process: {got.rate:,.0f} /s = "
+            f"{got.rate / bare:.2f}; CPU {got.cpu * 1e6:.0f} µs per delivery; event-loop "
+            f"thread busy {got.busy:.0%}"
+        )
+    print(f"{kind}: drain, median {_median(ratios):.2f} of the bare loop")
+    shapes = {"worker in the process": 0}
+    if kind != "sqlite":
+        shapes[f"{b.WORKER_PROCESSES} worker processes"] = b.WORKER_PROCESSES
+    for shape, processes in shapes.items():
+        ratios = []
+        for _ in range(sizes.rounds):
+            bare = await near()
+            rate = await end_to_end(b, kind, workdir, url, sizes.e2e, processes)
+            ratios.append(rate / bare)
+            print(
+                f"{kind}: bare loop {bare:,.0f} req/s; end to end {sizes.e2e:,} events, "
+                f"{shape}: {rate:,.0f} events/s = {rate / bare:.2f}"
+            )
+        print(f"{kind}: end to end, {shape}: median {_median(ratios):.2f} of the bare loop")
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
