@@ -165,6 +165,8 @@ async def section(
             f"({len(samples):,} events): p50 {b.percentile(samples, 50) * 1000:.1f} ms, "
             f"p99 {b.percentile(samples, 99) * 1000:.1f} ms"
         )
+        if not sizes.rss_events:
+            continue
         big_rate, peak = await drain(b, control, kind, workdir, sizes.rss_events)
         print(
             f"{kind}: worker process draining {sizes.rss_events:,} events to HEC: peak RSS "

@@ -524,6 +524,7 @@ async def main(
     end_to_end_only: bool,
     batch: bool = False,
     batch_events: int | None = None,
+    batch_drain: int | None = None,
 ) -> None:
     sizes = QUICK if quick else FULL
     with ReceiverProcess() as receiver, tempfile.TemporaryDirectory() as tmp:
@@ -537,6 +538,8 @@ async def main(
                 batch_sizes = _batch.BATCH_QUICK if quick else _batch.BATCH_FULL
                 if batch_events is not None:
                     batch_sizes = replace(batch_sizes, rss_events=batch_events)
+                if batch_drain is not None:
+                    batch_sizes = replace(batch_sizes, drain=batch_drain)
                 kinds = [k for k in ("sqlite", "postgresql") if not only or k in only]
                 await _batch.section(
                     sys.modules[__name__],  # type: ignore[arg-type]
@@ -631,6 +634,13 @@ if __name__ == "__main__":
         metavar="N",
         help="events of the backlog drained while the RSS is watched (default 1,000,000)",
     )
+    parser.add_argument(
+        "--batch-drain",
+        type=int,
+        default=None,
+        metavar="N",
+        help="events of the replayed backlog whose drain is timed (default 100,000)",
+    )
     arguments = parser.parse_args()
     measured = (
         arguments.quick,
@@ -638,6 +648,7 @@ if __name__ == "__main__":
         arguments.end_to_end,
         arguments.batch,
         arguments.batch_events,
+        arguments.batch_drain,
     )
     try:
         import uvloop
