@@ -69,7 +69,8 @@ _PG_CLAIM = f"""
     FROM claimed c JOIN audit_events e ON e.id = c.event_id
 """
 
-# SQLite stores timestamps as UTC text, `2024-01-31 12:00:00.123456` (`sqlite_time`).
+# SQLite stores timestamps as UTC text, `2024-01-31 12:00:00.123456` (`sqlite_time`); its
+# date functions round fractions of a second, so they are cut off as text instead.
 _SQLITE_DIGITS = (
     "(({0} GLOB '[0-9]*' OR {0} GLOB '-[0-9]*') AND NOT substr({0}, 2) GLOB '*[^0-9]*')"
 )
@@ -99,7 +100,7 @@ _SQLITE_LEASE = """
 """
 _SQLITE_EVENTS = f"""
     SELECT e.id, e.event_type,
-           CAST(strftime('%s', e.created_at) AS INTEGER) * 1000
+           CAST(strftime('%s', substr(e.created_at, 1, 19)) AS INTEGER) * 1000
              + CAST(substr(e.created_at, 21, 3) AS INTEGER),
            {_SQLITE_BODY}
     FROM audit_events e WHERE e.id IN (SELECT value FROM json_each(?))
