@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import orjson
@@ -120,7 +121,7 @@ async def claim_batch(
     if conn.dialect.name == "postgresql":
         driver = await driver_connection(conn)
         records = await driver.fetch(_PG_CLAIM, destination_id, now, n, lease_until)
-        return list(map(Leased._make, records))
+        return list(map(_leased, records))
     lease = sqlite_time(lease_until)
     parameters = (lease, lease, destination_id, sqlite_time(now), destination_id, n)
     leased: Sequence[Any] = (await conn.exec_driver_sql(_SQLITE_LEASE, parameters)).all()
@@ -133,6 +134,11 @@ async def claim_batch(
         Leased(delivery_id, attempts, _sqlite_moment(created_at), *events[event_id])
         for delivery_id, attempts, created_at, event_id in leased
     ]
+
+
+# A row's columns are Leased's fields: made straight from the record (tuple.__new__ is what
+# Leased._make calls, less its Python frame, which a thousand rows a claim made visible).
+_leased = partial(tuple.__new__, Leased)
 
 
 def _sqlite_moment(stored: str) -> datetime:

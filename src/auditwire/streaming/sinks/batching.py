@@ -136,7 +136,10 @@ def _gathered(results: Mapping[int, Answer], requests: int) -> BatchAnswer:
         (a for a in answers if a.verdict in (Verdict.GONE, Verdict.RETRY)),
         next((a for a in answers if a.verdict is Verdict.DELIVERED), answers[0]),
     )
-    exceptions = {index: answer for index, answer in results.items() if answer != main}
+    # Most items share their part's one Answer object: `is` settles them without comparing.
+    exceptions = {
+        i: answer for i, answer in results.items() if answer is not main and answer != main
+    }
     if requests == 1 and not exceptions:
         return BatchAnswer(main, {}, requests)
     refused = sum(1 for answer in exceptions.values() if answer.verdict is Verdict.REFUSED)
