@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -50,6 +51,46 @@ class Bench(Protocol):
     def event(self, n: int) -> Any: ...
     def worker_processes(self, url: str, workdir: Path, count: int) -> Any: ...
     def percentile(self, samples: list[float], q: int) -> float: ...
+    def cpu_seconds(self, pids: list[int]) -> float: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Drained:
+    rate: float  # events/s
+    peak_rss: float  # MB, of the first worker process
+    # CPU per event (µs) while timed: the worker processes, the PostgreSQL server's processes
+    # for the bench database, the receiver
+    cpu: tuple[float, float, float]
+
+    def cpu_note(self) -> str:
+        workers, postgres, receiver = self.cpu
+        return (
+            f"CPU per event: workers {workers:.1f} µs, PostgreSQL {postgres:.1f} µs, "
+            f"receiver {receiver:.1f} µs"
+        )
+
+
+# PostgreSQL's own processes that work for every database (WAL and buffers written out).
+POSTGRES_SHARED = ("walwriter", "checkpointer", "background writer")
+
+
+def postgres_cpu(url: str) -> float:
+    """CPU seconds so far of the PostgreSQL processes that serve the database at `url`: its
+    backends (their title names the database) and the shared writers. Other databases'
+    backends (other test runs on the same server) are left out. 0 on SQLite."""
+    if url.startswith("sqlite"):
+        return 0.0
+    name = f" {url.rsplit('/', 1)[1]} "
+    total = 0.0
+    for process in psutil.process_iter(["name", "cmdline"]):
+        if process.info["name"] not in ("postgres", "postmaster"):
+            continue
+        title = " ".join(process.info["cmdline"] or ()) + " "
+        if name in title or any(shared in title for shared in POSTGRES_SHARED):
+            with suppress(psutil.Error):
+                times = process.cpu_times()
+                total += times.user + times.system
+    return total
 
 
 async def add_hec(store: Store, box: SecretBox, base_url: str, max_wait_ms: int) -> int:
@@ -86,9 +127,10 @@ async def replayed_backlog(b: Bench, store: Store, box: SecretBox, url: str, cou
 
 async def drain(
     b: Bench, control: Any, kind: str, workdir: Path, count: int, workers: int = 1
-) -> tuple[float, float]:
+) -> Drained:
     """Events/s of `workers` worker processes draining a replayed backlog of `count` events
-    to HEC (their lanes claim side by side), and the first one's peak RSS (MB)."""
+    to HEC (their lanes claim side by side), the first one's peak RSS (MB), and the CPU
+    each part took per event."""
     async with b.database(kind, workdir) as url:
         settings = b.bench_settings(url, workdir)
         store = Store(settings.resolved_database_url)
@@ -109,12 +151,28 @@ async def drain(
             sampler = asyncio.create_task(sample(), name="bench-batch-rss")
             # Timed from the first batches on: the process's start-up is left out.
             warm = min(WARM_UP, count // 10)
+
+            async def cpu() -> tuple[float, float, float]:
+                receiver = (await control.stats())["cpu"]
+                return b.cpu_seconds(pids), postgres_cpu(url), receiver
+
             try:
                 started = await control.wait("ids", warm, b.RUN_LIMIT)
+                before = await cpu()
                 finished = await control.wait("ids", count, b.RUN_LIMIT * 10)
+                after = await cpu()
             finally:
                 sampler.cancel()
-    return (count - warm) / (finished - started), peak / 1e6
+        stats = await control.stats()
+        if stats["events"] != count:  # each event once: none lost (waited for), none repeated
+            raise AssertionError(f"{stats['events']:,} events arrived for {count:,} ids")
+    timed = count - warm
+    workers_cpu, server_cpu, receiver_cpu = (
+        (later - earlier) / timed * 1e6 for later, earlier in zip(after, before, strict=True)
+    )
+    return Drained(
+        timed / (finished - started), peak / 1e6, (workers_cpu, server_cpu, receiver_cpu)
+    )
 
 
 async def latency(b: Bench, control: Any, kind: str, workdir: Path, seconds: float) -> list[float]:
@@ -153,11 +211,12 @@ async def section(
         shapes = [1] if kind == "sqlite" else [1, b.WORKER_PROCESSES]
         for workers in shapes:
             near, _cpu = await ceiling(control)
-            rate, _peak = await drain(b, control, kind, workdir, sizes.drain, workers)
+            drained = await drain(b, control, kind, workdir, sizes.drain, workers)
+            rate = drained.rate
             print(
                 f"{kind}: batch drain of a replayed backlog of {sizes.drain:,} events to HEC, "
                 f"{workers} worker process(es): {rate:,.0f} events/s = {rate / near:.2f} times "
-                f"the ceiling just before ({near:,.0f} req/s; target 5)"
+                f"the ceiling just before ({near:,.0f} req/s; target 5); {drained.cpu_note()}"
             )
         samples = await latency(b, control, kind, workdir, sizes.latency_seconds)
         print(
@@ -165,8 +224,10 @@ async def section(
             f"({len(samples):,} events): p50 {b.percentile(samples, 50) * 1000:.1f} ms, "
             f"p99 {b.percentile(samples, 99) * 1000:.1f} ms"
         )
-        big_rate, peak = await drain(b, control, kind, workdir, sizes.rss_events)
+        if not sizes.rss_events:
+            continue
+        big = await drain(b, control, kind, workdir, sizes.rss_events)
         print(
             f"{kind}: worker process draining {sizes.rss_events:,} events to HEC: peak RSS "
-            f"{peak:.0f} MB (target < 300), {big_rate:,.0f} events/s"
+            f"{big.peak_rss:.0f} MB (target < 300), {big.rate:,.0f} events/s"
         )

@@ -512,6 +512,7 @@ async def main(
     batch: bool = False,
     batch_events: int | None = None,
     drain: bool = False,
+    batch_drain: int | None = None,
 ) -> None:
     sizes = QUICK if quick else FULL
     kinds = [k for k in ("sqlite", "postgresql") if not only or k in only]
@@ -532,6 +533,8 @@ async def main(
                 batch_sizes = _batch.BATCH_QUICK if quick else _batch.BATCH_FULL
                 if batch_events is not None:
                     batch_sizes = replace(batch_sizes, rss_events=batch_events)
+                if batch_drain is not None:
+                    batch_sizes = replace(batch_sizes, drain=batch_drain)
                 await _batch.section(
                     sys.modules[__name__],  # type: ignore[arg-type]
                     control,
@@ -630,6 +633,13 @@ if __name__ == "__main__":
         action="store_true",
         help="only the per-event drain and end to end against a loopback nginx",
     )
+    parser.add_argument(
+        "--batch-drain",
+        type=int,
+        default=None,
+        metavar="N",
+        help="events of the replayed backlog whose drain is timed (default 100,000)",
+    )
     arguments = parser.parse_args()
     measured = (
         arguments.quick,
@@ -638,6 +648,7 @@ if __name__ == "__main__":
         arguments.batch,
         arguments.batch_events,
         arguments.drain,
+        arguments.batch_drain,
     )
     try:
         import uvloop

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from auditwire.domain.events import AuditEvent
-from auditwire.streaming.sinks.base import Outgoing
+from auditwire.domain.events import AuditEvent, StreamedEvent, streamed
 
 CREATED_AT = datetime(2025, 3, 14, 9, 26, 53, 589000, tzinfo=UTC)
 
@@ -36,6 +35,6 @@ def audit_event(
     )
 
 
-def outgoing(*ids: int) -> list[Outgoing]:
+def outgoing(*ids: int) -> list[StreamedEvent]:
     """A claimed batch: each event with its stream body, as the worker hands it to a sink."""
-    return [Outgoing(event, event.stream_body()) for event in map(audit_event, ids)]
+    return [streamed(event) for event in map(audit_event, ids)]

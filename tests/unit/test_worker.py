@@ -64,9 +64,9 @@ class FakeBatchSink:
         return target
 
     async def send_batch(self, target: BatchLimits, items: Sequence[Outgoing]) -> BatchAnswer:
-        FakeBatchSink.batches.append([item.event.id for item in items])
+        FakeBatchSink.batches.append([item.event_id for item in items])
         refused = Answer(Verdict.REFUSED, 400, "Invalid data format (HEC code 6)")
-        exceptions = {i: refused for i, item in enumerate(items) if item.event.id in self.refuse}
+        exceptions = {i: refused for i, item in enumerate(items) if item.event_id in self.refuse}
         return BatchAnswer(Answer(Verdict.DELIVERED, 200), exceptions)
 
 
@@ -263,7 +263,7 @@ class GatedBatchSink(FakeBatchSink):
     async def send_batch(self, target: Any, items: Sequence[Outgoing]) -> BatchAnswer:
         if target[0] == "slow":
             await GatedBatchSink.gate.wait()
-        FakeBatchSink.batches.append([item.event.id for item in items])
+        FakeBatchSink.batches.append([item.event_id for item in items])
         return BatchAnswer(GatedBatchSink.answer)
 
 

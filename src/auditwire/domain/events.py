@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -13,6 +13,8 @@ EVENT_TYPE_MAX_LENGTH = 255  # characters
 # GitLab's scope for events about the instance itself (Gitlab::Audit::InstanceScope).
 INSTANCE_ENTITY_ID = 1
 INSTANCE_ENTITY_PATH = "gitlab_instance"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MILLISECOND = timedelta(milliseconds=1)
 
 
 class EntityType(StrEnum):
@@ -126,6 +128,30 @@ class AuditEvent:
             "details": self.details,
             "created_at": format_timestamp(self.created_at),
         }
+
+
+class StreamedEvent(NamedTuple):
+    """What a batch sends of an event: its id and type (for the delivery log), its time in
+    epoch milliseconds (for envelopes that carry one), and its stream body as GitLab streams
+    it. A tuple, as the batch claim's rows are: a thousand are made per batch."""
+
+    event_id: int
+    event_type: str
+    time_ms: int
+    body: bytes
+
+
+def streamed(event: AuditEvent) -> StreamedEvent:
+    """The event as a batch sends it, rendered here (the batch claim has the database render
+    the same body; see `store.batch_claims`)."""
+    return StreamedEvent(
+        event.id, event.event_type, epoch_ms(event.created_at), event.stream_body()
+    )
+
+
+def epoch_ms(moment: datetime) -> int:
+    """Milliseconds since the epoch, rounded down (as the timestamp form truncates)."""
+    return (as_utc(moment) - EPOCH) // MILLISECOND
 
 
 def utcnow() -> datetime:

@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auditwire.domain.delivery import (
     BatchResult,
-    Claimed,
     Deactivated,
     Exchange,
+    Leased,
     Result,
     Settled,
     StoredDestination,
@@ -30,6 +30,7 @@ from auditwire.metrics import EVENTS_RECORDED
 from auditwire.store import deliveries as deliveries_store
 from auditwire.store import namespaces as ns_store
 from auditwire.store.attempts import prune_batch
+from auditwire.store.batch_claims import claim_batch
 from auditwire.store.database import Store
 from auditwire.store.wakeup import listen
 
@@ -91,19 +92,13 @@ class SqlDeliveryManager:
 
     async def claim_batch(
         self, destination_id: int, n: int, now: datetime, lease_until: datetime, *, probe: bool
-    ) -> list[Claimed]:
+    ) -> list[Leased]:
         async with self.store.write() as conn:
             if probe:
                 if not await deliveries_store.take_probe(conn, destination_id, now, lease_until):
                     return []
                 n = 1
-            claimed = await deliveries_store.claim(
-                conn,
-                {destination_id: n},
-                now,
-                lease_until,
-                probes=frozenset({destination_id}) if probe else frozenset(),
-            )
+            claimed = await claim_batch(conn, destination_id, n, now, lease_until)
             if probe and not claimed:
                 await deliveries_store.close_circuit(conn, destination_id)
             return claimed

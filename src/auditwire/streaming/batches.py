@@ -13,7 +13,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from auditwire.domain.delivery import BatchResult, Claimed, Settle, Settled, SettleGroup
+from auditwire.domain.delivery import BatchResult, Leased, Settle, Settled, SettleGroup
 from auditwire.domain.events import utcnow
 from auditwire.domain.retry import CircuitPolicy, Gate, RetryPolicy
 from auditwire.errors import StorageError
@@ -21,7 +21,7 @@ from auditwire.streaming import observe
 from auditwire.streaming.destinations import DestinationCache, DestinationConfig
 from auditwire.streaming.manager import DeliveryManager
 from auditwire.streaming.settle import judge_batch
-from auditwire.streaming.sinks.base import Answer, BatchAnswer, Outgoing, Verdict
+from auditwire.streaming.sinks.base import Answer, BatchAnswer, Verdict
 
 BATCHES_IN_FLIGHT = 4  # batches of one destination sent at once: claims overlap sends
 STORAGE_RETRY = 1.0  # seconds before retrying after a database error
@@ -53,10 +53,10 @@ class BatchLane:
         self._on_settled = settled
         self._wake = asyncio.Event()
         self._stopping = False
-        # Claimed and not yet sent: the deliveries, their events with bodies, and the oldest
-        # delivery's creation (when the batch must go).
-        self._gathered: list[Claimed] = []
-        self._outgoing: list[Outgoing] = []
+        # Claimed and not yet sent: the deliveries with their events' bodies, whether they
+        # are a circuit's probe, and the oldest delivery's creation (when the batch must go).
+        self._gathered: list[Leased] = []
+        self._probe = False
         self._gathered_bytes = 0
         self._oldest: datetime | None = None
         self._sending: set[asyncio.Task[None]] = set()
@@ -143,29 +143,28 @@ class BatchLane:
             return self._s.poll
         return max(0.01, min(self._s.poll, (until - utcnow()).total_seconds()))
 
-    async def _claim(self, n: int, *, probe: bool) -> list[Claimed]:
+    async def _claim(self, n: int, *, probe: bool) -> list[Leased]:
         now = utcnow()
         claimed = await self._s.manager.claim_batch(
             self.destination_id, n, now, now + timedelta(seconds=self._s.lease), probe=probe
         )
         if not claimed:
             return claimed
-        outgoing = [Outgoing(item.event, item.event.stream_body()) for item in claimed]
         self._gathered.extend(claimed)
-        self._outgoing.extend(outgoing)
-        self._gathered_bytes += sum(len(o.body) for o in outgoing)
+        self._probe = self._probe or probe
+        self._gathered_bytes += sum(len(item.body) for item in claimed)
         oldest = min(item.created_at for item in claimed)
         self._oldest = oldest if self._oldest is None else min(self._oldest, oldest)
         return claimed
 
-    def _take(self) -> tuple[list[Claimed], list[Outgoing]]:
-        taken = self._gathered, self._outgoing
-        self._gathered, self._outgoing, self._gathered_bytes, self._oldest = [], [], 0, None
+    def _take(self) -> tuple[list[Leased], bool]:
+        taken = self._gathered, self._probe
+        self._gathered, self._probe, self._gathered_bytes, self._oldest = [], False, 0, None
         return taken
 
     def _launch(self, config: DestinationConfig) -> None:
-        items, outgoing = self._take()
-        task = asyncio.create_task(self._send(config, items, outgoing), name=f"batch-{config.id}")
+        items, probe = self._take()
+        task = asyncio.create_task(self._send(config, items, probe), name=f"batch-{config.id}")
         self._sending.add(task)
         task.add_done_callback(self._finished)
 
@@ -174,18 +173,16 @@ class BatchLane:
         self._sent.set()
         self._wake.set()
 
-    async def _send(
-        self, config: DestinationConfig, items: list[Claimed], outgoing: list[Outgoing]
-    ) -> None:
+    async def _send(self, config: DestinationConfig, items: list[Leased], probe: bool) -> None:
         assert config.batch is not None
         loop = asyncio.get_running_loop()
         started_at, started = utcnow(), loop.time()
         try:
-            answer = await config.batch.send_batch(config.target, outgoing)
+            answer = await config.batch.send_batch(config.target, items)
         except Exception as error:  # a bug must not lose the batch: retry it later
             log.exception("sending a batch to %s failed unexpectedly", config.id)
             answer = BatchAnswer(Answer(Verdict.RETRY, detail=type(error).__name__))
-        result = judge_batch(items, answer, utcnow(), self._s.retry)
+        result = judge_batch(config.id, items, answer, utcnow(), self._s.retry, probe=probe)
         result = observe.batch_attempted(
             items, config, answer, result, started_at, loop.time() - started
         )
@@ -209,7 +206,7 @@ class BatchLane:
         """Give back what was claimed and not sent: due again at once, attempt not counted."""
         if not self._gathered:
             return
-        items, _outgoing = self._take()
+        items, _probe = self._take()
         ids = tuple(item.delivery_id for item in items)
         result = BatchResult(
             self.destination_id, Settle.RELEASE, [SettleGroup(Settle.RELEASE, ids)]

@@ -12,11 +12,11 @@ from typing import Any, ClassVar
 from auditwire.crypto import SecretBox
 from auditwire.domain.batch_rules import ALWAYS_BATCHED, batched
 from auditwire.domain.delivery import StoredDestination
-from auditwire.domain.events import AuditEvent
+from auditwire.domain.events import AuditEvent, StreamedEvent, epoch_ms
 from auditwire.domain.retry import Circuit
 from auditwire.errors import StorageError
 from auditwire.streaming.sinks import SinkSet
-from auditwire.streaming.sinks.base import Answer, BatchLimits, BatchSink, Outgoing, Sink
+from auditwire.streaming.sinks.base import Answer, BatchLimits, BatchSink, Sink
 from auditwire.streaming.sinks.http import SIGNING_SECRET_KEY
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,8 @@ class BatchOfOne:
         await self.batch.close()
 
     async def send(self, target: Any, event: AuditEvent, body: bytes) -> Answer:
-        answer = await self.batch.send_batch(target, [Outgoing(event, body)])
+        one = StreamedEvent(event.id, event.event_type, epoch_ms(event.created_at), body)
+        answer = await self.batch.send_batch(target, [one])
         return answer.answer_for(0)
 
 

@@ -10,8 +10,8 @@ from typing import Protocol
 
 from auditwire.domain.delivery import (
     BatchResult,
-    Claimed,
     Exchange,
+    Leased,
     Result,
     Settled,
     StoredDestination,
@@ -58,8 +58,9 @@ class DeliveryManager(Protocol):
 
     async def claim_batch(
         self, destination_id: int, n: int, now: datetime, lease_until: datetime, *, probe: bool
-    ) -> list[Claimed]:
-        """Lease up to `n` due deliveries of one destination in time order, in one statement;
+    ) -> list[Leased]:
+        """Lease up to `n` due deliveries of one destination in time order, in one statement,
+        each with its event as the batch sends it (`Leased`: its stream body rendered once);
         with `probe`, only when its circuit's probe is due and this call takes it (one
         delivery; a probe that finds nothing closes the circuit)."""
         ...

@@ -20,6 +20,7 @@ from auditwire.domain.delivery import (
     Claimed,
     Deactivated,
     Exchange,
+    Leased,
     Result,
     Settle,
     Settled,
@@ -182,15 +183,16 @@ class InMemoryDeliveryManager:
 
     async def claim_batch(
         self, destination_id: int, n: int, now: datetime, lease_until: datetime, *, probe: bool
-    ) -> list[Claimed]:
+    ) -> list[Leased]:
         if probe:
             if not self._take_probe(destination_id, now, lease_until):
                 return []
             claimed = self._claim(destination_id, 1, now, lease_until, True)
             if not claimed:
                 self._set_circuit(destination_id, Circuit())
-            return claimed
-        return self._claim(destination_id, n, now, lease_until, False)
+        else:
+            claimed = self._claim(destination_id, n, now, lease_until, False)
+        return [Leased.of(c.delivery_id, c.attempts, c.created_at, c.event) for c in claimed]
 
     async def settle_batch(
         self, batch: BatchResult, now: datetime, policy: CircuitPolicy

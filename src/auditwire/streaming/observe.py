@@ -8,12 +8,14 @@ its query), a token, a signing secret or a header value.
 from __future__ import annotations
 
 import logging
+import math
+from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from prometheus_client import Counter, Histogram
 
-from auditwire.domain.delivery import BatchResult, Claimed, Result, Settle
+from auditwire.domain.delivery import BatchResult, Claimed, Leased, Result, Settle
 from auditwire.domain.delivery_log import AttemptOutcome, AttemptRecord, DestinationKind
 from auditwire.domain.retry import Circuit, CircuitState
 from auditwire.metrics import DELIVERIES, DELIVERY_LATENCY, DELIVERY_REQUESTS
@@ -105,7 +107,7 @@ def attempted(
 
 
 def batch_attempted(
-    items: Sequence[Claimed],
+    items: Sequence[Leased],
     config: DestinationConfig,
     answer: BatchAnswer,
     result: BatchResult,
@@ -113,7 +115,8 @@ def batch_attempted(
     seconds: float,
 ) -> BatchResult:
     """The batch's result with its one attempt record (event count, first and last id, the
-    receiver's answer); counts its events per outcome and its requests."""
+    receiver's answer); counts its events per outcome and its requests, and the latency of
+    each delivered event in one step for the batch."""
     outcome = OUTCOMES.get(result.settle)
     if outcome is None:
         return result
@@ -124,15 +127,21 @@ def batch_attempted(
     for group in result.groups:
         group_outcome = OUTCOMES.get(group.settle)
         if group_outcome is not None:
-            counter, latency = _series(group_outcome, kind)
-            counter.inc(len(group.delivery_ids))
-    delivered = {d for g in result.groups if g.settle is Settle.DELIVERED for d in g.delivery_ids}
-    if delivered:
-        latency = _series(AttemptOutcome.DELIVERED, kind)[1]
-        for item in items:
-            if item.delivery_id in delivered:
-                latency.observe(max(0.0, (finished - item.created_at).total_seconds()))
-    if outcome is not AttemptOutcome.DELIVERED or result.count != len(delivered):
+            _series(group_outcome, kind)[0].inc(len(group.delivery_ids))
+    delivered_groups = [g for g in result.groups if g.settle is Settle.DELIVERED]
+    if len(delivered_groups) == 1 and len(delivered_groups[0].delivery_ids) == len(items):
+        delivered_items: Sequence[Leased] = items  # the common case: all of them
+    else:
+        delivered = {d for g in delivered_groups for d in g.delivery_ids}
+        delivered_items = [item for item in items if item.delivery_id in delivered]
+    if delivered_items:
+        # From the delivery's creation: the event's recording, or its replay or retry.
+        end = finished.timestamp()
+        observe_all(
+            _series(AttemptOutcome.DELIVERED, kind)[1],
+            [end - item.created_at.timestamp() for item in delivered_items],
+        )
+    if outcome is not AttemptOutcome.DELIVERED or result.count != len(delivered_items):
         log.warning(
             "batch delivery attempt failed"
             if outcome is not AttemptOutcome.DELIVERED
@@ -141,10 +150,10 @@ def batch_attempted(
                 "destination_id": config.id,
                 "destination_name": config.name,
                 "destination_kind": kind.value,
-                "first_event_id": items[0].event.id,
-                "last_event_id": items[-1].event.id,
+                "first_event_id": items[0].event_id,
+                "last_event_id": items[-1].event_id,
                 "events": len(items),
-                "delivered": len(delivered),
+                "delivered": len(delivered_items),
                 "requests": answer.requests,
                 "status_code": answer.answer.status,
                 "category": config.category,
@@ -155,17 +164,41 @@ def batch_attempted(
         )
     result.attempt = AttemptRecord(
         destination_id=config.id,
-        event_id=items[0].event.id,
-        event_type=items[0].event.event_type if len(items) == 1 else "batch",
+        event_id=items[0].event_id,
+        event_type=items[0].event_type if len(items) == 1 else "batch",
         attempted_at=finished,
         duration_ms=duration_ms,
         outcome=outcome,
         status_code=answer.answer.status,
         error=result.error,
         event_count=len(items),
-        last_event_id=items[-1].event.id,
+        last_event_id=items[-1].event_id,
     )
     return result
+
+
+def observe_all(histogram: Histogram, amounts: Sequence[float]) -> None:
+    """`histogram.observe(max(0, amount))` for each amount, counted in one step per bucket:
+    a thousand observations of a batch cost a sort and a bisection per bucket instead of a
+    thousand observe calls (which showed in profiles). Falls back to observing each where
+    the client's histogram does not keep its buckets as this expects."""
+    clamped = sorted(amount if amount > 0.0 else 0.0 for amount in amounts)
+    bounds = getattr(histogram, "_upper_bounds", None)
+    buckets = getattr(histogram, "_buckets", None)
+    total = getattr(histogram, "_sum", None)
+    if bounds is None or buckets is None or total is None or len(bounds) != len(buckets):
+        for amount in clamped:
+            histogram.observe(amount)
+        return
+    total.inc(math.fsum(clamped))
+    below = 0
+    for bucket, bound in zip(buckets, bounds, strict=True):
+        upto = bisect_right(clamped, bound, lo=below)  # observations <= bound
+        if upto > below:
+            bucket.inc(upto - below)
+        below = upto
+        if below == len(clamped):
+            break
 
 
 def requests_made(count: int) -> None:

@@ -4,10 +4,9 @@ outcome so that one statement settles each group (`judge_batch`)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
 
-from auditwire.domain.delivery import BatchResult, Claimed, Result, Settle, SettleGroup
+from auditwire.domain.delivery import BatchResult, Claimed, Leased, Result, Settle, SettleGroup
 from auditwire.domain.retry import RetryPolicy, expired, next_delay
 from auditwire.streaming.sinks.base import Answer, BatchAnswer, Verdict
 
@@ -15,19 +14,39 @@ from auditwire.streaming.sinks.base import Answer, BatchAnswer, Verdict
 def judge(claimed: Claimed, answer: Answer, now: datetime, policy: RetryPolicy) -> Result:
     """The outcome of one attempt, whatever the kind: delivered, retried later, failed for
     good (refused, or past the maximum age), or gone."""
-    base = (claimed.delivery_id, claimed.destination_id)
+    return _judged(
+        claimed.delivery_id,
+        claimed.destination_id,
+        claimed.attempts,
+        claimed.created_at,
+        claimed.probe,
+        answer,
+        now,
+        policy,
+    )
+
+
+def _judged(
+    delivery_id: int,
+    destination_id: int,
+    attempts: int,
+    created_at: datetime,
+    probe: bool,
+    answer: Answer,
+    now: datetime,
+    policy: RetryPolicy,
+) -> Result:
+    base = (delivery_id, destination_id)
     verdict = answer.verdict
     if verdict is Verdict.DELIVERED:
-        return Result(*base, Settle.DELIVERED, probe=claimed.probe)
+        return Result(*base, Settle.DELIVERED, probe=probe)
     error = answer.detail or (f"HTTP {answer.status}" if answer.status else "failed")
     if verdict is Verdict.GONE:
-        return Result(*base, Settle.GONE, error=error, probe=claimed.probe)
-    if verdict is Verdict.REFUSED or expired(claimed.created_at, now, policy):
-        return Result(*base, Settle.FAILED, error=error, probe=claimed.probe)
-    delay = next_delay(claimed.attempts, answer.retry_after, policy)
-    return Result(
-        *base, Settle.RETRY, at=now + timedelta(seconds=delay), error=error, probe=claimed.probe
-    )
+        return Result(*base, Settle.GONE, error=error, probe=probe)
+    if verdict is Verdict.REFUSED or expired(created_at, now, policy):
+        return Result(*base, Settle.FAILED, error=error, probe=probe)
+    delay = next_delay(attempts, answer.retry_after, policy)
+    return Result(*base, Settle.RETRY, at=now + timedelta(seconds=delay), error=error, probe=probe)
 
 
 _BATCH_SETTLE = {
@@ -39,18 +58,23 @@ _BATCH_SETTLE = {
 
 
 def judge_batch(
-    items: Sequence[Claimed], answer: BatchAnswer, now: datetime, policy: RetryPolicy
+    destination_id: int,
+    items: Sequence[Leased],
+    answer: BatchAnswer,
+    now: datetime,
+    policy: RetryPolicy,
+    *,
+    probe: bool = False,
 ) -> BatchResult:
     """A batch's outcome. A retried batch is retried as a whole, after the backoff of its
     most tried delivery (so the batch stays together); a delivery past the maximum age in
     it fails, as it would alone; a refused event fails with its own reason."""
     attempts = max(item.attempts for item in items)
-    probe = any(item.probe for item in items)
     groups: list[SettleGroup] = []
     for part_answer, indices in answer.groups(len(items)):
-        chosen = [items[index] for index in indices]
-        newest = max(chosen, key=lambda item: item.created_at)
-        one = judge(replace(newest, attempts=attempts), part_answer, now, policy)
+        chosen = items if len(indices) == len(items) else [items[index] for index in indices]
+        newest = max(item.created_at for item in chosen)
+        one = _judged(0, destination_id, attempts, newest, probe, part_answer, now, policy)
         if one.settle is Settle.RETRY:  # those past the maximum age fail instead
             old = tuple(c.delivery_id for c in chosen if expired(c.created_at, now, policy))
             if old:
@@ -67,7 +91,7 @@ def judge_batch(
     if main.verdict is not Verdict.DELIVERED and error is None:
         error = "failed"
     return BatchResult(
-        destination_id=items[0].destination_id,
+        destination_id=destination_id,
         settle=_BATCH_SETTLE[main.verdict],
         groups=groups,
         error=error,

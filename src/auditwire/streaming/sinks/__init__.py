@@ -18,7 +18,6 @@ from auditwire.streaming.sinks.base import (
     Sink,
     Verdict,
 )
-from auditwire.streaming.sinks.batching import PerEventBatches
 from auditwire.streaming.sinks.datadog import DatadogSink, DatadogTarget
 from auditwire.streaming.sinks.gcp import GcpSink, GcpTarget
 from auditwire.streaming.sinks.http import HttpSink, HttpTarget
@@ -170,7 +169,6 @@ __all__ = [
     "HttpSink",
     "HttpTarget",
     "Outgoing",
-    "PerEventBatches",
     "S3BatchSink",
     "S3BatchTarget",
     "S3Sink",

@@ -70,13 +70,20 @@ BYTES_CEILING = batch_rules.BYTES_CEILING
 DEFAULT_WAIT_MS = batch_rules.DEFAULT_WAIT_MS
 
 
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    """One claimed event of a batch: the event and its stream body (`event.stream_body()`),
-    encoded once when the delivery was claimed and embedded as it is by every kind."""
+class Outgoing(Protocol):
+    """One event of a batch as every kind sends it: its id and type, its time in epoch
+    milliseconds, and its stream body (GitLab's payload, `event.stream_body()`), rendered
+    once when the delivery was claimed and embedded as it is. The batch claim's `Leased`
+    items are Outgoing; `streamed(event)` makes one from an event."""
 
-    event: AuditEvent
-    body: bytes
+    @property
+    def event_id(self) -> int: ...
+    @property
+    def event_type(self) -> str: ...
+    @property
+    def time_ms(self) -> int: ...
+    @property
+    def body(self) -> bytes: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +132,8 @@ class BatchAnswer:
     def groups(self, count: int) -> list[tuple[Answer, list[int]]]:
         """Each distinct answer with the indices (of `count` items) it settles, the batch's
         answer first: one UPDATE per group, all in one transaction."""
+        if not self.exceptions:
+            return [(self.answer, list(range(count)))] if count else []
         grouped: dict[Answer, list[int]] = {self.answer: []}
         for index in range(count):
             grouped.setdefault(self.answer_for(index), []).append(index)
@@ -137,9 +146,8 @@ class BatchSink(Protocol[TargetT]):
 
     The worker claims up to `limits(target)` due deliveries of one destination, calls
     `send_batch` once and settles every claimed delivery from the BatchAnswer in one
-    transaction. A per-event `Sink` fits the same loop as a batch of one: `PerEventBatches`
-    (in `streaming.sinks.batching`) wraps it with `max_events=1`, calls `send` for the single
-    item and returns its Answer as the batch's, so the worker needs only one path.
+    transaction. A batch sink also answers for one event (the test event, a circuit's
+    probe) as a batch of one: see `streaming.destinations.BatchOfOne`.
     """
 
     category: ClassVar[str]

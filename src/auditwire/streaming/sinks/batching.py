@@ -1,13 +1,12 @@
 """What batch sinks share: the `batch` config rules, cutting a batch into requests the
-receiver takes, splitting a refused request to isolate the event it refused, and the
-adapter that runs a per-event Sink as batches of one."""
+receiver takes, and splitting a refused request to isolate the event it refused."""
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic
+from typing import Any
 
 from auditwire.domain import batch_rules as rules
 from auditwire.streaming.sinks._answers import answered
@@ -18,9 +17,6 @@ from auditwire.streaming.sinks.base import (
     Answer,
     BatchAnswer,
     BatchLimits,
-    Outgoing,
-    Sink,
-    TargetT,
     Verdict,
 )
 
@@ -140,7 +136,10 @@ def _gathered(results: Mapping[int, Answer], requests: int) -> BatchAnswer:
         (a for a in answers if a.verdict in (Verdict.GONE, Verdict.RETRY)),
         next((a for a in answers if a.verdict is Verdict.DELIVERED), answers[0]),
     )
-    exceptions = {index: answer for index, answer in results.items() if answer != main}
+    # Most items share their part's one Answer object: `is` settles them without comparing.
+    exceptions = {
+        i: answer for i, answer in results.items() if answer is not main and answer != main
+    }
     if requests == 1 and not exceptions:
         return BatchAnswer(main, {}, requests)
     refused = sum(1 for answer in exceptions.values() if answer.verdict is Verdict.REFUSED)
@@ -151,30 +150,3 @@ def _gathered(results: Mapping[int, Answer], requests: int) -> BatchAnswer:
     detail = f"{main.detail} ({summary})" if main.detail else summary
     summarised = Answer(main.verdict, main.status, detail, main.retry_after)
     return BatchAnswer(summarised, exceptions, requests)
-
-
-class PerEventBatches(Generic[TargetT]):
-    """A per-event Sink as a BatchSink of batches of one, so the worker has a single path:
-    `limits` asks for one event at a time and `send_batch` sends it with `Sink.send`."""
-
-    category: ClassVar[str] = "per-event"  # the wrapped kind is `self.sink.category`
-
-    def __init__(self, sink: Sink[TargetT]) -> None:
-        self.sink = sink
-
-    def prepare(self, config: Mapping[str, Any], secret: str) -> TargetT:
-        return self.sink.prepare(config, secret)
-
-    async def start(self) -> None:
-        await self.sink.start()
-
-    async def close(self) -> None:
-        await self.sink.close()
-
-    def limits(self, target: TargetT) -> BatchLimits:
-        return BatchLimits(max_events=1, max_bytes=BYTES_CEILING, max_wait_ms=0)
-
-    async def send_batch(self, target: TargetT, items: Sequence[Outgoing]) -> BatchAnswer:
-        answers = [await self.sink.send(target, item.event, item.body) for item in items]
-        exceptions = {i: a for i, a in enumerate(answers) if a != answers[0]}
-        return BatchAnswer(answers[0], exceptions, requests=len(answers))

@@ -135,7 +135,7 @@ class HttpBatchSink(ClientSink):
 
     async def _post(self, target: HttpBatchTarget, items: Sequence[Outgoing]) -> PartAnswer:
         body = batch_body(target.settings.format, [item.body for item in items])
-        message_id = f"{items[0].event.id}-{items[-1].event.id}"
+        message_id = f"{items[0].event_id}-{items[-1].event_id}"
         timestamp = int(time.time())
         headers = {
             **target.headers,

@@ -35,7 +35,7 @@ def batch_key(first: Outgoing, sent_at: datetime) -> str:
     """The object key of a batch: the upload's day and milliseconds, then the first id."""
     moment = sent_at.astimezone(UTC)
     epoch_ms = int(moment.timestamp() * 1000)
-    return f"{moment:%Y}/{moment:%m}/{moment:%d}/{epoch_ms}_{first.event.id}.json.gz"
+    return f"{moment:%Y}/{moment:%m}/{moment:%d}/{epoch_ms}_{first.event_id}.json.gz"
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,8 @@ import orjson
 import pytest
 from aiohttp import web
 
-from auditwire.streaming.sinks import DatadogSink, Outgoing, Verdict
+from auditwire.domain.events import streamed
+from auditwire.streaming.sinks import DatadogSink, Verdict
 from tests.events import audit_event, outgoing
 from tests.integration.streaming.sinks.receivers import Intake, serve_intake
 
@@ -112,7 +113,7 @@ async def test_a_log_over_one_megabyte_is_refused_and_the_others_delivered(
     sink: DatadogSink, intake: Intake
 ) -> None:
     huge = dataclasses.replace(audit_event(2), details={"custom_message": "x" * 1_100_000})
-    items = [*outgoing(1), Outgoing(huge, huge.stream_body()), *outgoing(3)]
+    items = [*outgoing(1), streamed(huge), *outgoing(3)]
     target = sink.prepare({"url": intake.url}, API_KEY)
     answer = await sink.send_batch(target, items)
 
