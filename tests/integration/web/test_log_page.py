@@ -5,17 +5,13 @@ from __future__ import annotations
 import httpx
 
 from tests.conftest import Account
-from tests.integration.web.test_sign_in import _sign_in
+from tests.integration.web.helpers import root_signed_in_with_acme
 
 
 async def test_a_page_number_past_any_offset_shows_an_empty_page(
     client: httpx.AsyncClient, root: Account
 ) -> None:
-    await client.put(
-        f"/api/v4/users/{root.user.id}", headers=root.headers, data={"password": "root-password"}
-    )
-    await client.post("/api/v4/groups", headers=root.headers, data={"path": "acme", "name": "A"})
-    await _sign_in(client, "root", "root-password")
+    await root_signed_in_with_acme(client, root)
     for path in ("/groups/acme/-/audit_events", "/admin/audit_logs"):
         for page in ("99999999999999999999", "9" * 400, "abc", "-3"):
             shown = await client.get(path, params={"page": page})
