@@ -9,16 +9,11 @@ import httpx
 from auditwire.domain.delivery_log import HealthState
 from auditwire.web.render import environment
 from tests.conftest import Account
-from tests.integration.web.helpers import root_signed_in_with_acme
+from tests.integration.web.helpers import http_destination_of_acme, root_signed_in_with_acme
 from tests.integration.web.test_sign_in import TOKEN_RE
 
 BADGE_RE = re.compile(r'<span class="badge badge-[a-z_]+">([^<]*)</span>')
 BADGES = {"HEALTHY": "Healthy", "FAILING": "Failing", "CIRCUIT_OPEN": "Circuit open"}
-CREATE = (
-    'mutation { externalAuditEventDestinationCreate(input: {groupPath: "acme", '
-    'destinationUrl: "https://siem.example.com/hook", name: "siem"}) '
-    "{ errors externalAuditEventDestination { id } } }"
-)
 
 
 def test_every_health_state_has_the_badge_the_issue_names() -> None:
@@ -33,9 +28,7 @@ async def test_the_active_toggle_turns_the_badge_inactive_and_back(
     client: httpx.AsyncClient, root: Account
 ) -> None:
     await root_signed_in_with_acme(client, root)
-    made = await client.post("/api/graphql", headers=root.headers, json={"query": CREATE})
-    payload = made.json()["data"]["externalAuditEventDestinationCreate"]
-    destination_id = payload["externalAuditEventDestination"]["id"].rsplit("/", 1)[1]
+    destination_id = await http_destination_of_acme(client, root)
     here = f"/groups/acme/-/audit_events/streams/http/{destination_id}"
     streams = "/groups/acme/-/audit_events?tab=streams"
 
