@@ -1,4 +1,5 @@
-"""Accessible by construction: on every page each control has a label and each button a name."""
+"""By construction, on every page: each control has a label, each button a name, and each
+form that posts its CSRF token."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from html.parser import HTMLParser
 import httpx
 
 from auditwire.services.container import Services
+from auditwire.web.session import CSRF_FIELD
 from tests.conftest import Account
 from tests.integration.web.helpers import http_destination_of_acme, root_signed_in_with_acme
 from tests.integration.web.test_sign_in import _sign_in
@@ -24,9 +26,15 @@ class Controls(HTMLParser):
         self.buttons: list[dict[str, str | None]] = []
         self._button: dict[str, str | None] | None = None
         self._text = ""
+        self.posts_without_csrf: list[str | None] = []  # the actions of such forms
+        self._post: tuple[str | None, bool] | None = None  # (action, carries the token)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         found = dict(attrs)
+        if tag == "form" and (found.get("method") or "").lower() == "post":
+            self._post = (found.get("action"), False)
+        if tag == "input" and found.get("name") == CSRF_FIELD and self._post is not None:
+            self._post = (self._post[0], True)
         if tag == "label" and found.get("for"):
             self.labelled.add(str(found["for"]))
         elif tag in ("input", "select", "textarea") and found.get("type") != "hidden":
@@ -42,22 +50,27 @@ class Controls(HTMLParser):
             self._text += data
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "form" and self._post is not None:
+            if not self._post[1]:
+                self.posts_without_csrf.append(self._post[0])
+            self._post = None
         if tag == "button" and self._button is not None:
             self.buttons.append({**self._button, "text": self._text.strip()})
             self._button = None
 
 
 def unlabelled(html: str) -> list[object]:
+    """Controls without a label, buttons without a name, and forms posting without CSRF."""
     page = Controls()
     page.feed(html)
     controls = [
         c for c in page.controls if c.get("id") not in page.labelled and not c.get("aria-label")
     ]
     buttons = [b for b in page.buttons if not (b.get("text") or b.get("aria-label"))]
-    return controls + buttons
+    return [*controls, *buttons, *({"form without CSRF token": a} for a in page.posts_without_csrf)]
 
 
-async def test_every_control_of_every_page_has_a_label_and_every_button_a_name(
+async def test_every_control_has_a_label_every_button_a_name_every_post_its_csrf_token(
     client: httpx.AsyncClient, root: Account
 ) -> None:
     await root_signed_in_with_acme(client, root)
