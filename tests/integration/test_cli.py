@@ -9,6 +9,7 @@ import sys
 import pytest
 import sqlalchemy as sa
 
+from auditwire.cli import prepare
 from auditwire.config import Settings
 from auditwire.errors import Unauthenticated
 from auditwire.services.container import Services
@@ -146,3 +147,22 @@ async def test_status_piped_keeps_whole_rows_and_names_the_group(
     assert "a-rather-long-group-path" in row
     assert error in row
     assert "\x1b[" not in done.stdout  # no colour codes in a pipe
+
+
+async def test_the_first_run_prints_roots_password_once_and_keeps_it_for_its_owner_only(
+    settings: Settings, services: Services, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await prepare(settings)
+    printed = capsys.readouterr().out
+    password_file = settings.data_dir / "initial_root_password"
+    token_file = settings.data_dir / "initial_root_token"
+    password = password_file.read_text().strip()
+    assert f"Its password, to sign in at /users/sign_in: {password}" in printed
+    assert token_file.read_text().strip() in printed
+    assert password_file.stat().st_mode & 0o777 == 0o600
+    assert token_file.stat().st_mode & 0o777 == 0o600
+    assert (await services.users.sign_in("root", password)).username == "root"
+
+    await prepare(settings)  # a database that has root already: nothing new, nothing shown
+    assert capsys.readouterr().out == ""
+    assert password_file.read_text().strip() == password

@@ -125,3 +125,20 @@ async def test_user_changes_own_password(services: Services, client: httpx.Async
     )
     assert done.status_code == 303
     assert (await services.users.sign_in("lee", "new-password")).username == "lee"
+
+
+async def test_sign_out_needs_its_csrf_token_and_ends_the_session(
+    services: Services, client: httpx.AsyncClient
+) -> None:
+    await services.users.create_user(
+        None, username="ray", email="ray@example.com", password="ray-password"
+    )
+    await _sign_in(client, "ray", "ray-password")
+    refused = await client.post("/users/sign_out", data={})
+    assert refused.status_code == 422
+    assert (await client.get("/")).status_code == 200
+    token = await _token(client, "/")
+    out = await client.post("/users/sign_out", data={"authenticity_token": token})
+    assert out.status_code == 303 and out.headers["location"] == "/users/sign_in"
+    after = await client.get("/")
+    assert after.status_code in (302, 303) and "/users/sign_in" in after.headers["location"]

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 
+from auditwire.api.rest.pagination import MAX_PAGE
 from auditwire.domain.events import AuditEvent, format_timestamp, utcnow
 from auditwire.errors import NotFound
 from auditwire.services.container import Services
@@ -56,7 +57,9 @@ class LogFilters:
     def of(cls, request: Request) -> LogFilters:
         params = request.query_params
         try:
-            page = max(1, int(params.get("page", "1")))
+            # Past the last page the log is empty; the REST API's bound keeps the offset
+            # within the database's integers.
+            page = min(max(1, int(params.get("page", "1"))), MAX_PAGE)
         except ValueError:
             page = 1
         return cls(
