@@ -17,6 +17,7 @@ from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError
 
 from auditwire.domain import batch_rules
+from auditwire.domain.keys import rsa_private_key
 from auditwire.errors import InvalidInput
 
 HTTP = "http"
@@ -41,6 +42,7 @@ SECRET_TOO_LONG = f"Secret token is too long (maximum is {SECRET_MAX_LENGTH} cha
 HTTP_TOKEN_LENGTH = "Secret token should have length between 16 to 24 characters."
 SECRET_INVALID = "Secret token must not contain line breaks or NUL"
 SECRET_NO_SPACES = "Secret token must not contain spaces, line breaks or NUL"
+GCP_KEY_INVALID = "Secret token must be an unencrypted RSA private key in PEM format"
 AWS_REGION_INVALID = "AWS region must be a valid region code, for example us-east-1"
 PROTECTED_HEADER = "Config headers cannot contain X-Gitlab-Event-Streaming-Token"
 
@@ -187,6 +189,9 @@ class CategoryRules:
     secret_required: bool = True
     # The secret is sent as a header value (an API key): no spaces or control characters.
     header_secret: bool = False
+    # The secret must parse as the sender reads it (a private key): the message when not.
+    parse_secret: Callable[[str], object] | None = None
+    secret_invalid: str = SECRET_INVALID
     normalize: Callable[[dict[str, Any]], dict[str, Any]] = lambda config: config
     _validator: Draft7Validator = field(init=False, repr=False, compare=False)
 
@@ -216,6 +221,11 @@ class CategoryRules:
             raise InvalidInput(SECRET_INVALID, "secretToken")
         if self.header_secret and (_CONTROL.search(secret) or any(c.isspace() for c in secret)):
             raise InvalidInput(SECRET_NO_SPACES, "secretToken")
+        if self.parse_secret is not None:
+            try:
+                self.parse_secret(secret)
+            except ValueError:
+                raise InvalidInput(self.secret_invalid, "secretToken") from None
         return secret
 
 
@@ -280,6 +290,8 @@ CATEGORIES: dict[str, CategoryRules] = {
         label="Google Cloud Logging",
         schema=_gcp_schema(),
         unique_keys=("logIdName", "googleProjectIdName"),
+        parse_secret=rsa_private_key,
+        secret_invalid=GCP_KEY_INVALID,
         normalize=_normalize_gcp,
     ),
     SPLUNK: CategoryRules(

@@ -30,6 +30,7 @@ from tests.integration.graphql.conftest import (
     gid,
 )
 from tests.integration.streaming.receivers import Receiver, serve
+from tests.integration.streaming.sinks.google import new_private_key
 
 ROLES = [
     "anonymous",
@@ -159,7 +160,7 @@ async def build_world(role: str, services: Services, make_account: MakeAccount) 
 
 
 GCP = {"googleProjectIdName": "acme-logs", "clientEmail": "sa@acme.iam.example.com"}
-KEY = "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n"
+KEY = new_private_key()[0]
 S3 = {"accessKeyXid": "AKIAIOSFODNN7EXAMPLE", "awsRegion": "eu-west-1"}
 
 

@@ -6,7 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
+from auditwire.domain.categories import GCP_KEY_INVALID
 from auditwire.domain.events import utcnow
 from auditwire.services.container import Services
 from auditwire.services.context import Actor
@@ -20,8 +23,9 @@ from tests.integration.graphql.conftest import (
     top_level_error,
 )
 from tests.integration.streaming.receivers import Receiver, serve
+from tests.integration.streaming.sinks.google import new_private_key
 
-KEY = "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n"
+KEY = new_private_key()[0]
 S3_SECRET = "wJalrXUtnFEMI/K7MDENG"
 GCP = {"googleProjectIdName": "acme-logs", "clientEmail": "sa@acme.iam.example.com"}
 S3 = {"accessKeyXid": "AKIAIOSFODNN7EXAMPLE", "bucketName": "audit", "awsRegion": "eu-west-1"}
@@ -217,6 +221,32 @@ async def test_namespace_filters_are_limited_and_named_as_gitlab_names_them(
     listed = (await graphql(LIST, as_=acme.owner))["data"]["group"]
     gcp = listed["externalAuditEventStreamingDestinations"]["nodes"][1]
     assert len(gcp["namespaceFilters"]) == 5
+
+
+async def test_a_private_key_that_cannot_sign_is_refused_by_both_families(
+    graphql: RunGraphQL, acme: Acme
+) -> None:
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    ec_pem = ec_key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+    for secret in ["not a key", KEY.replace("A", "B", 40), ec_pem]:
+        consolidated = await _create(graphql, acme, category="gcp", config=GCP, secretToken=secret)
+        assert consolidated["errors"] == [GCP_KEY_INVALID]
+        given = {"groupPath": "acme", **GCP, "privateKey": secret}
+        body = await graphql(GCP_CREATE, {"input": given}, as_=acme.owner)
+        legacy = body["data"]["googleCloudLoggingConfigurationCreate"]
+        assert legacy["errors"] and "PEM" in legacy["errors"][0]
+        assert legacy["googleCloudLoggingConfiguration"] is None
+    made = await graphql(
+        GCP_CREATE, {"input": {"groupPath": "acme", **GCP, "privateKey": KEY}}, as_=acme.owner
+    )
+    created = made["data"]["googleCloudLoggingConfigurationCreate"]
+    assert created["errors"] == []
+    update = {"id": created["googleCloudLoggingConfiguration"]["id"], "privateKey": "nope"}
+    refused = await graphql(GCP_UPDATE, {"input": update}, as_=acme.owner)
+    assert "PEM" in refused["data"]["googleCloudLoggingConfigurationUpdate"]["errors"][0]
+    listed = (await graphql(LIST, as_=acme.owner))["data"]["group"]
+    nodes = listed["externalAuditEventStreamingDestinations"]["nodes"]
+    assert [node["category"] for node in nodes].count("gcp") == 1
 
 
 async def test_gcp_family_creates_updates_and_destroys_with_gitlabs_words(

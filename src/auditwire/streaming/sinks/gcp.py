@@ -15,9 +15,9 @@ from urllib.parse import quote, urlencode
 import jwt
 import orjson
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from auditwire.domain.events import AuditEvent
+from auditwire.domain.keys import rsa_private_key
 from auditwire.streaming.sinks._answers import (
     answered,
     json_object,
@@ -176,7 +176,7 @@ class GcpSink:
             limit=LOG_ID_MAX,
             rule="may contain only letters, digits, slashes, underscores, hyphens and periods",
         )
-        key = _rsa_key(secret)
+        key = rsa_private_key(secret)
         log_name = f"projects/{project}/logs/{quote(log_id, safe='')}"
         return GcpTarget(project, email, log_id, log_name, secret, key)
 
@@ -262,16 +262,3 @@ def oauth_error(answer: Mapping[str, Any]) -> str | None:
     """An OAuth 2.0 error answer's reason (`error`, `error_description`), or None."""
     parts = [answer.get("error"), answer.get("error_description")]
     return ": ".join(part for part in parts if isinstance(part, str) and part) or None
-
-
-def _rsa_key(secret: str) -> RSAPrivateKey:
-    """The service account's private key; Google signs its grants with RS256 only."""
-    if not secret:
-        raise ValueError("the private key is required")
-    try:
-        key = load_pem_private_key(secret.encode(), password=None)
-    except (ValueError, TypeError):
-        raise ValueError("the private key is not an unencrypted PEM private key") from None
-    if not isinstance(key, RSAPrivateKey):
-        raise ValueError("the private key must be an RSA key")
-    return key
