@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auditwire.domain.delivery import Leased
 from auditwire.store.database import driver_connection
-from auditwire.store.events import sqlite_time
+from auditwire.store.events import TARGET_ID_DIGITS, sqlite_time
 
 
 def _pg_text(column: str) -> str:
@@ -44,7 +44,7 @@ _PG_BODY = f"""convert_to(concat(
     ',"created_at":"', to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
     '","target_type":', {_pg_text("e.target_type")},
     ',"target_id":', CASE
-        WHEN e.target_id ~ '^-?[0-9]+$' THEN e.target_id::numeric::text
+        WHEN e.target_id ~ '^-?[0-9]{{1,{TARGET_ID_DIGITS}}}$' THEN e.target_id::bigint::text
         ELSE {_pg_text("e.target_id")} END,
     ',"event_type":', to_json(e.event_type), '}}'), 'UTF8')"""
 
@@ -76,7 +76,8 @@ _PG_CLAIM = f"""
 # SQLite stores timestamps as UTC text, `2024-01-31 12:00:00.123456` (`sqlite_time`); its
 # date functions round fractions of a second, so they are cut off as text instead.
 _SQLITE_DIGITS = (
-    "(({0} GLOB '[0-9]*' OR {0} GLOB '-[0-9]*') AND NOT substr({0}, 2) GLOB '*[^0-9]*')"
+    "(({0} GLOB '[0-9]*' OR {0} GLOB '-[0-9]*') AND NOT substr({0}, 2) GLOB '*[^0-9]*'"
+    f" AND length(ltrim({{0}}, '-')) <= {TARGET_ID_DIGITS})"
 )
 _SQLITE_TARGET_ID = (
     f"CASE WHEN {_SQLITE_DIGITS.format('e.target_id')} "

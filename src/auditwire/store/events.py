@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from operator import itemgetter
@@ -16,11 +17,17 @@ from auditwire.store._paging import page
 from auditwire.store.database import driver_connection
 from auditwire.store.schema import audit_events, idempotency_keys
 
+# A target id of at most 18 digits (with a sign) is streamed as a number, anything else as the
+# text it was given: "--5" or 30 digits stay strings, never an error (or a number beyond what
+# JSON readers hold). The batch claim's SQL renders it by the same rule (store/batch_claims).
+TARGET_ID_DIGITS = 18
+_NUMERIC_TARGET_ID = re.compile(rf"-?[0-9]{{1,{TARGET_ID_DIGITS}}}")
+
 
 def _target_id(raw: str | None) -> int | str | None:
     if raw is None:
         return None
-    return int(raw) if raw.isascii() and raw.lstrip("-").isdigit() else raw
+    return int(raw) if _NUMERIC_TARGET_ID.fullmatch(raw) else raw
 
 
 def event_from_row(row: sa.Row[Any]) -> AuditEvent:

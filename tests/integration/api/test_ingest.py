@@ -288,3 +288,24 @@ async def test_the_openapi_document_describes_ingestion_as_the_route_validates_i
         assert response.status_code in (201, 400), (what, response.text)
         described = validator.is_valid(body)
         assert described == (response.status_code == 201), (what, response.text)
+
+
+async def test_any_target_id_is_stored_and_read_back_without_error(
+    client: httpx.AsyncClient, root: Account, services: Services
+) -> None:
+    await create_group(client, root, "acme")
+    given = ["--5", "1" * 30, "-42", "007", 12]
+    for target_id in given:
+        response = await client.post(
+            INGEST, json=event(target={"id": target_id, "type": "Thing"}), headers=root.headers
+        )
+        assert response.status_code == 201, response.text
+    listed = await client.get(INGEST, headers=root.headers, params={"per_page": 100})
+    assert listed.status_code == 200
+    ids = [item["id"] for item in listed.json() if item["event_name"] == "deploy_started"]
+    streamed = []
+    for event_id in sorted(ids):
+        stored = await services.events.get(event_id)
+        assert stored is not None
+        streamed.append(orjson.loads(stored.stream_body())["target_id"])
+    assert streamed == ["--5", "1" * 30, -42, 7, 12]

@@ -47,6 +47,9 @@ def tricky_events() -> list[NewAuditEvent]:
         Target("-3", None, AWKWARD),
         Target("abc-12", "Runner", "r"),
         Target("1.5", "Thing", "not an integer"),
+        Target("--5", "Thing", "two signs: text"),
+        Target("1" * 30, "Thing", "beyond 64 bits: text"),
+        Target("-123456789012345678", "Thing", "18 digits: a number"),
         None,
     ]
     return [
