@@ -9,9 +9,10 @@ from urllib.parse import urlencode
 import orjson
 from fastapi import Query, Request, Response
 
+from auditwire.domain.paging import MAX_PAGE
+
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
-MAX_PAGE = 10_000_000  # keeps the offset within a 64-bit integer
 
 
 @dataclass(frozen=True, slots=True)

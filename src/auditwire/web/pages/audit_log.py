@@ -11,8 +11,8 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 
-from auditwire.api.rest.pagination import MAX_PAGE
 from auditwire.domain.events import AuditEvent, format_timestamp, utcnow
+from auditwire.domain.paging import MAX_PAGE
 from auditwire.errors import NotFound
 from auditwire.services.container import Services
 from auditwire.services.events import EventQuery
