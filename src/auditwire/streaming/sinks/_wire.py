@@ -240,6 +240,7 @@ class WireClient:
         body_limit: int,
         guarded: bool,
         dns_ttl: float = DNS_TTL,
+        tls: ssl.SSLContext | None = None,  # None: the default context (system CAs)
     ) -> None:
         self.timeout = timeout
         self.total = total
@@ -253,7 +254,7 @@ class WireClient:
         self._opening = 0  # connections being made: they count against the limit too
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._dns: dict[tuple[str, int], tuple[float, list[tuple[Any, ...]]]] = {}
-        self._ssl: ssl.SSLContext | None = None
+        self._ssl = tls
         self._sweeper: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
         self._open = False

@@ -7,11 +7,19 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from cryptography.x509.oid import NameOID
 
 from auditwire.streaming.sinks import HttpSink, Verdict
 from auditwire.streaming.sinks import http as http_sink
@@ -465,7 +473,7 @@ async def test_the_guard_refuses_a_name_resolving_to_loopback_before_connecting(
     assert raw.connections == 0
 
 
-async def test_https_checks_the_certificate(sink: HttpSink) -> None:
+async def test_https_to_a_server_speaking_no_tls_cannot_connect(sink: HttpSink) -> None:
     async def tls_hello(
         reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: Raw, _n: int
     ) -> None:
@@ -475,3 +483,62 @@ async def test_https_checks_the_certificate(sink: HttpSink) -> None:
     async with serve(tls_hello) as raw:
         answer = await post(sink, raw.url.replace("http://", "https://"))
     assert (answer.detail or "").startswith("cannot connect: ")
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for `localhost` and its key, as PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+    return cert_file, key_file
+
+
+async def test_tls_sends_the_host_name_and_checks_the_certificate(tmp_path: Path) -> None:
+    cert_file, key_file = self_signed(tmp_path)
+    server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_side.load_cert_chain(cert_file, key_file)
+    names: list[str | None] = []
+    server_side.sni_callback = lambda _sock, name, _ctx: names.append(name)
+    raw = Raw(answering())
+    server = await asyncio.start_server(raw._serve, "127.0.0.1", 0, ssl=server_side)
+    port = server.sockets[0].getsockname()[1]
+    trusting = ssl.create_default_context(cafile=str(cert_file))
+    payload = b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n"
+    origin = Origin("localhost", port, True)
+    async with server, asyncio.timeout(BOUND):
+        for tls in (None, trusting):  # the default context, then one that trusts the cert
+            client = WireClient(
+                timeout=2.0,
+                total=6.0,
+                connections=4,
+                keepalive=30.0,
+                body_limit=1024,
+                guarded=False,
+                tls=tls,
+            )
+            await client.start()
+            try:
+                if tls is None:
+                    with pytest.raises(WireError, match="cannot connect: CERTIFICATE_VERIFY"):
+                        await client.post(origin, payload)
+                else:
+                    assert await client.post(origin, payload) == (200, None)
+            finally:
+                await client.close()
+    assert "localhost" in names
+    assert len(raw.requests) == 1
