@@ -106,7 +106,7 @@ class _Connection(asyncio.Protocol):
         self._last = self._loop.time()
         try:
             self._parser.feed_data(data)
-        except httptools.HttpParserError:
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade):  # 101: not asked for
             self._fail(WireError(INVALID_HEAD))  # as aiohttp named it, in the head or a chunk
             return
         if self._received > self._client.body_limit and self._answer is not None:

@@ -335,6 +335,10 @@ async def test_a_receiver_closing_before_or_during_its_answer_is_a_failed_attemp
     async with serve(answering(b"SMTP ready\r\n\r\n")) as raw:
         garbage = await post(sink, raw.url)
     assert garbage.detail == "invalid response: ClientResponseError"
+    switching = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: upgrade\r\n\r\n"
+    async with serve(answering(switching)) as raw:
+        upgraded = await post(sink, raw.url)
+    assert upgraded.detail == "invalid response: ClientResponseError"
     assert {closed.verdict, truncated.verdict, garbage.verdict} == {Verdict.RETRY}
 
 
