@@ -219,13 +219,7 @@ class WorkerProcess:
     async def _read(self, channel: socket.socket) -> None:
         loop = asyncio.get_running_loop()
         buffer = b""
-        while True:
-            try:
-                data = await loop.sock_recv(channel, READ_SIZE)
-            except OSError:
-                data = b""
-            if not data:
-                return
+        while data := await receive(loop, channel):
             buffer += data
             for kind, payload in frames(buffer):
                 if kind == STARTED:
@@ -251,6 +245,14 @@ class WorkerProcess:
                 return await asyncio.shield(future)
         except TimeoutError:
             return None
+
+
+async def receive(loop: asyncio.AbstractEventLoop, channel: socket.socket) -> bytes:
+    """What arrived on the socket pair; empty once the other side is gone."""
+    try:
+        return await loop.sock_recv(channel, READ_SIZE)
+    except OSError:
+        return b""
 
 
 def frames(buffer: bytes) -> Iterator[tuple[bytes, bytes]]:
@@ -322,10 +324,7 @@ async def serve_parent(
     try:
         await loop.sock_sendall(channel, frame(STARTED, b""))
         while True:
-            try:
-                data = await loop.sock_recv(channel, READ_SIZE)
-            except OSError:
-                data = b""
+            data = await receive(loop, channel)
             if not data:
                 log.warning("the serving process is gone: stopping")
                 stop.set()
