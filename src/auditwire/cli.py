@@ -190,12 +190,19 @@ async def deliver(settings: Settings, parent_channel: int | None = None) -> None
     `parent_channel`, the worker process of an `auditwire serve`: woken and asked over that
     socket, and stopped when the server goes."""
     from auditwire.crypto import SecretBox, load_or_create_key
+    from auditwire.store.writer_lock import claim_worker_slot
     from auditwire.streaming import DeliveryWorker
     from auditwire.streaming.child import serve_parent
 
     store = Store(settings.resolved_database_url)
     try:
         await migrate(store)
+        sqlite_file = store.sqlite_file
+        if sqlite_file is not None and claim_worker_slot(sqlite_file) is None:
+            raise CommandError(
+                f"another worker process delivers from {sqlite_file}: on SQLite run one at "
+                "most (`auditwire serve` runs its own unless --no-worker)"
+            )
         box = SecretBox(load_or_create_key(settings.secret_key, settings.data_dir))
         worker = DeliveryWorker(settings, store, box)
         stop = asyncio.Event()

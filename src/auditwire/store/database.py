@@ -131,6 +131,12 @@ class Store:
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
 
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The SQLite database's file; None for PostgreSQL or an in-memory database."""
+        database = self.url.database if self.is_sqlite else None
+        return Path(database) if database and database != ":memory:" else None
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A connection for reading; its implicit transaction is rolled back at the end."""

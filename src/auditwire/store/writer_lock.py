@@ -73,3 +73,20 @@ class WriterLock:
                 os.close(fd)
         if self._waiter is not None:
             self._waiter.shutdown(wait=False)
+
+
+WORKER_SUFFIX = "-worker"
+
+
+def claim_worker_slot(database: Path) -> int | None:
+    """Hold the one worker slot of a SQLite database for this process's lifetime (the kernel
+    lets go when it exits, however it exits): the file descriptor that holds it, or None when
+    another process holds it."""
+    path = database.with_name(database.name + WORKER_SUFFIX)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import psutil
+import pytest
 from aiohttp import web
 
 from auditwire.config import Settings
@@ -21,7 +22,11 @@ from auditwire.services.container import Services
 from tests.conftest import Account
 from tests.integration.streaming.factories import add_destination
 from tests.integration.streaming.receivers import Receiver, accept, serve
-from tests.integration.streaming.test_processes import STOP_TIMEOUT, worker_env
+from tests.integration.streaming.test_processes import (
+    STOP_TIMEOUT,
+    start_worker_process,
+    worker_env,
+)
 from tests.live import free_port
 
 START_TIMEOUT = 30.0  # seconds for serve to be ready, its worker process included
@@ -211,3 +216,18 @@ async def test_serve_killed_leaves_no_worker_process_behind(
         os.kill(running.process.pid, signal.SIGKILL)
         await running.process.wait()
         assert await gone(child.pid)
+
+
+async def test_a_second_worker_process_on_sqlite_is_refused_while_serve_runs_one(
+    settings: Settings, backend: str, tmp_path: Path
+) -> None:
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL takes any number of worker processes")
+    async with serving(settings, tmp_path / "serve.log") as running:
+        await running.child()
+        second = await start_worker_process(settings)
+        async with asyncio.timeout(START_TIMEOUT):
+            output, _ = await second.communicate()
+        assert second.returncode == 2
+        assert "another worker process delivers from" in output.decode()
+        assert (await ready(running))["worker_check"] == [{"status": "ok"}]
