@@ -8,12 +8,15 @@ In one run, for each backend:
      per-event sink's), each 16 in flight, the same bodies and the same headers auditwire
      sends (the signature computed beforehand, untimed), to the same nginx;
   2. drain: a backlog of replayed deliveries (events recorded with no destination, then
-     replayed to a new HTTP destination), drained by a worker in this process (the
-     `auditwire serve` shape); deliveries/s, the CPU per delivery of this process, and the
-     event-loop thread's busy share (its CPU time over the wall time of the drain: the rest
-     it spent waiting in the selector);
+     replayed to a new HTTP destination), drained by the worker process `auditwire serve`
+     supervises (`streaming.child.WorkerProcess`, timed from the first deliveries settled,
+     so that the interpreter's start is left out), and by a worker in this process (the
+     `serve --worker-in-process` shape); deliveries/s, the CPU per delivery of the process
+     that delivers, and its event-loop thread's busy share (its CPU time over the wall time
+     of the drain: the rest it spent waiting in the selector);
   3. end to end: events recorded in batches of 100 (as the ingestion API commits them) to
-     all delivered, with the worker in the recording process, and (PostgreSQL) with
+     all delivered, with serve's worker process (woken by this process's commits, as the
+     API's wake it), with the worker in the recording process, and (PostgreSQL) with
      `auditwire worker` processes;
 each as a ratio to the bare aiohttp loop measured just before it (the own client's bare loop
 too).
@@ -40,13 +43,16 @@ from auditwire.domain.routing import Route
 from auditwire.domain.signing import sign, signing_key
 from auditwire.services import events as event_service
 from auditwire.store import Store, delivery_ops
+from auditwire.store import deliveries as deliveries_store
 from auditwire.store import destinations as dest_store
 from auditwire.store.schema import deliveries
 from auditwire.streaming import DeliveryWorker
+from auditwire.streaming.child import WorkerProcess
 
 CONCURRENCY = 16
 REPLAY_SLACK = timedelta(minutes=5)
 POLL = 0.05  # seconds between two counts of what is left to deliver
+FIRST_POLL = 0.005  # seconds between two counts while waiting for the first deliveries
 LIMIT = 300.0  # seconds a drain or an end-to-end run may take
 
 
@@ -215,17 +221,77 @@ async def drain(b: Any, kind: str, workdir: Path, url: str, count: int) -> Drain
     return Drain(count / elapsed, cpu / count, thread / elapsed)
 
 
+async def drain_in_child(b: Any, kind: str, workdir: Path, url: str, count: int) -> Drain:
+    """Serve's worker process draining a replayed backlog of `count` deliveries, timed from
+    the first deliveries it settled to the last."""
+    import psutil
+
+    async with b.database(kind, workdir) as db_url:
+        settings = b.bench_settings(db_url, workdir)
+        store = Store(settings.resolved_database_url)
+        box = SecretBox(load_or_create_key(settings.secret_key, workdir))
+        await replayed_backlog(b, store, box, url, count)
+        child = WorkerProcess(settings)
+        await child.start()
+        try:
+            assert child.pid is not None
+            process = psutil.Process(child.pid)
+            deadline = time.perf_counter() + LIMIT
+            for _ in range(int(LIMIT / FIRST_POLL)):  # until the first deliveries settle
+                if (first := await left(store)) < count:
+                    break
+                await asyncio.sleep(FIRST_POLL)
+            wall = time.perf_counter()
+            cpu, thread = _cpu(process)
+            finished = await until_empty(store, deadline)
+            cpu2, thread2 = _cpu(process)
+        finally:
+            await child.stop()
+            await store.close()
+    elapsed = finished - wall
+    return Drain(first / elapsed, (cpu2 - cpu) / first, (thread2 - thread) / elapsed)
+
+
+async def until_running(child: WorkerProcess) -> None:
+    for _ in range(int(LIMIT / POLL)):
+        if child.running:
+            return
+        await asyncio.sleep(POLL)
+    raise TimeoutError("the worker process did not start")
+
+
+def _cpu(process: Any) -> tuple[float, float]:
+    """A process's CPU seconds, and its main thread's (the event loop's)."""
+    times = process.cpu_times()
+    main = next((t for t in process.threads() if t.id == process.pid), None)
+    return times.user + times.system, (main.user_time + main.system_time) if main else 0.0
+
+
 async def end_to_end(
     b: Any, kind: str, workdir: Path, url: str, count: int, processes: int
 ) -> float:
     """Events/s from the first event recorded (batches of 100) to the last delivered, the
-    worker in this process (`processes` 0) or in `processes` `auditwire worker` processes."""
+    worker in this process (`processes` 0), in serve's worker process woken by this
+    process's commits (`processes` -1) or in `processes` `auditwire worker` processes."""
     async with b.database(kind, workdir) as db_url:
         settings = b.bench_settings(db_url, workdir)
         store = Store(settings.resolved_database_url)
         box = SecretBox(load_or_create_key(settings.secret_key, workdir))
         await add_http(store, box, url)
-        if processes:
+        if processes < 0:
+            child = WorkerProcess(settings)
+            await child.start()
+            remove = deliveries_store.on_outbox_commit(store, child.wake)
+            try:
+                await until_running(child)
+                await b.ingest(store, 20)  # untimed: the worker is up
+                await until_empty(store, time.perf_counter() + LIMIT)
+                await asyncio.sleep(0.5)
+                rate = await _timed_e2e(b, store, count)
+            finally:
+                remove()
+                await child.stop()
+        elif processes:
             async with b.worker_processes(db_url, workdir, processes):
                 await b.ingest(store, processes * 20)  # untimed: the workers are up
                 await until_empty(store, time.perf_counter() + LIMIT)
@@ -275,19 +341,21 @@ async def section(b: Any, kinds: list[str], workdir: Path, sizes: DrainSizes) ->
 async def _kind(
     b: Any, kind: str, workdir: Path, url: str, sizes: DrainSizes, near: Callable[[], Any]
 ) -> None:
-    ratios: list[float] = []
-    for _ in range(sizes.rounds):
-        bare = await near()
-        got = await drain(b, kind, workdir, url, sizes.drain)
-        ratios.append(got.rate / bare)
-        print(
-            f"{kind}: bare aiohttp loop to nginx {bare:,.0f} req/s; drain of {sizes.drain:,} "
-            f"replayed deliveries, worker in the process: {got.rate:,.0f} /s = "
-            f"{got.rate / bare:.2f}; CPU {got.cpu * 1e6:.0f} µs per delivery; event-loop "
-            f"thread busy {got.busy:.0%}"
-        )
-    print(f"{kind}: drain, median {_median(ratios):.2f} of the bare loop")
-    shapes = {"worker in the process": 0}
+    drains = {"serve's worker process": drain_in_child, "worker in the process": drain}
+    for where, measure in drains.items():
+        ratios: list[float] = []
+        for _ in range(sizes.rounds):
+            bare = await near()
+            got = await measure(b, kind, workdir, url, sizes.drain)
+            ratios.append(got.rate / bare)
+            print(
+                f"{kind}: bare aiohttp loop to nginx {bare:,.0f} req/s; drain of "
+                f"{sizes.drain:,} replayed deliveries, {where}: {got.rate:,.0f} /s = "
+                f"{got.rate / bare:.2f}; CPU {got.cpu * 1e6:.0f} µs per delivery; event-loop "
+                f"thread busy {got.busy:.0%}"
+            )
+        print(f"{kind}: drain, {where}: median {_median(ratios):.2f} of the bare loop")
+    shapes = {"serve's worker process": -1, "worker in the process": 0}
     if kind != "sqlite":
         shapes[f"{b.WORKER_PROCESSES} worker processes"] = b.WORKER_PROCESSES
     for shape, processes in shapes.items():

@@ -1,6 +1,7 @@
 """Delivery throughput, latency, isolation and memory, printed in one run.
 
-    .venv/bin/python bench/delivery.py [--quick] [--only sqlite|postgresql] [--end-to-end]
+    .venv/bin/python bench/delivery.py [--quick] [--only sqlite|postgresql]
+        [--end-to-end | --latency | --drain | --batch]
 
 Starts its own receiver on 127.0.0.1 in a separate process (so it does not share the
 sender's event loop or CPU time slice), then measures:
@@ -10,7 +11,8 @@ sender's event loop or CPU time slice), then measures:
      worker in the recording process, and with separate `auditwire worker` processes; each
      repeated, with the CPU per event of auditwire, the PostgreSQL server and the receiver;
   3. p50/p99 latency from ingestion to delivery at 500 events/s offered (one event per
-     transaction);
+     transaction), with serve's worker process (woken by the recording process's commits)
+     and with the worker in the recording process;
   4. deliveries/s with 5 destinations;
   5. a healthy destination's throughput with a blackholed neighbour, as a ratio to alone,
      in alternating pairs;
@@ -58,9 +60,11 @@ from auditwire.domain.owner import Owner
 from auditwire.domain.signing import new_signing_secret
 from auditwire.services import events as event_service
 from auditwire.store import Store
+from auditwire.store import deliveries as deliveries_store
 from auditwire.store import destinations as dest_store
 from auditwire.store.migrate import migrate
 from auditwire.streaming import DeliveryWorker
+from auditwire.streaming.child import WorkerProcess
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "AUDITWIRE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -394,15 +398,27 @@ async def end_to_end_processes(
     return count / (finished - started), cpu / count
 
 
-async def latency(control: Control, kind: str, workdir: Path, seconds: float) -> list[float]:
-    """Ingestion-to-delivery latencies at LATENCY_RATE events/s, one event per transaction."""
+async def latency(
+    control: Control, kind: str, workdir: Path, seconds: float, child: bool = False
+) -> list[float]:
+    """Ingestion-to-delivery latencies at LATENCY_RATE events/s, one event per transaction:
+    the worker in this process, or (`child`) in serve's worker process, woken by this
+    process's commits as the API's wake it."""
     async with database(kind, workdir) as url:
         settings = bench_settings(url, workdir)
         store = Store(settings.resolved_database_url)
         box = SecretBox(load_or_create_key(settings.secret_key, workdir))
         await add_destination(store, box, control.receiver.url())
-        worker = DeliveryWorker(settings, store, box)
-        await worker.start()
+        worker: DeliveryWorker | WorkerProcess
+        remove = None
+        if child:
+            worker = WorkerProcess(settings)
+            await worker.start()
+            remove = deliveries_store.on_outbox_commit(store, worker.wake)
+            await _drain.until_running(worker)
+        else:
+            worker = DeliveryWorker(settings, store, box)
+            await worker.start()
         await control.reset()
         total = int(LATENCY_RATE * seconds)
         started = time.time()
@@ -414,9 +430,22 @@ async def latency(control: Control, kind: str, workdir: Path, seconds: float) ->
                 await event_service.record(conn, [event(n)])
         await control.wait("ids", total)
         samples = await control.latencies()
+        if remove is not None:
+            remove()
         await worker.stop()
         await store.close()
     return samples
+
+
+async def latencies(control: Control, kinds: list[str], workdir: Path, seconds: float) -> None:
+    for kind in kinds:
+        for child, where in ((True, "serve's worker process"), (False, "worker in-process")):
+            samples = await latency(control, kind, workdir, seconds, child)
+            print(
+                f"{kind}: latency at {LATENCY_RATE} events/s offered ({len(samples):,} "
+                f"events), {where}: p50 {percentile(samples, 50) * 1000:.1f} ms, "
+                f"p99 {percentile(samples, 99) * 1000:.1f} ms"
+            )
 
 
 async def fan_out(control: Control, kind: str, workdir: Path, events: int) -> float:
@@ -513,9 +542,16 @@ async def main(
     batch_events: int | None = None,
     drain: bool = False,
     batch_drain: int | None = None,
+    latency_only: bool = False,
 ) -> None:
     sizes = QUICK if quick else FULL
     kinds = [k for k in ("sqlite", "postgresql") if not only or k in only]
+    if latency_only:
+        with ReceiverProcess() as receiver, tempfile.TemporaryDirectory() as tmp:
+            async with aiohttp.ClientSession() as session:
+                control = Control(receiver, session)
+                await latencies(control, kinds, Path(tmp), sizes.latency_seconds)
+        return
     if drain or not batch:
         with tempfile.TemporaryDirectory() as tmp:
             drain_sizes = _drain.DRAIN_QUICK if quick else _drain.DRAIN_FULL
@@ -582,12 +618,7 @@ async def main(
                     )
                 if end_to_end_only:
                     continue
-                samples = await latency(control, kind, workdir, sizes.latency_seconds)
-                print(
-                    f"{kind}: latency at {LATENCY_RATE} events/s offered ({len(samples):,} "
-                    f"events): p50 {percentile(samples, 50) * 1000:.1f} ms, "
-                    f"p99 {percentile(samples, 99) * 1000:.1f} ms"
-                )
+                await latencies(control, [kind], workdir, sizes.latency_seconds)
                 five = await fan_out(control, kind, workdir, sizes.fanout_events)
                 print(f"{kind}: 5 destinations: {five:,.0f} deliveries/s")
                 alone, beside = await isolation(control, kind, workdir, sizes.isolation)
@@ -640,6 +671,11 @@ if __name__ == "__main__":
         metavar="N",
         help="events of the replayed backlog whose drain is timed (default 100,000)",
     )
+    parser.add_argument(
+        "--latency",
+        action="store_true",
+        help="only the latency at 500 events/s, serve's worker process and in-process",
+    )
     arguments = parser.parse_args()
     measured = (
         arguments.quick,
@@ -649,6 +685,7 @@ if __name__ == "__main__":
         arguments.batch_events,
         arguments.drain,
         arguments.batch_drain,
+        arguments.latency,
     )
     try:
         import uvloop

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 from auditwire.config import Settings, load_settings
 from auditwire.domain.namespaces import User
@@ -26,6 +27,8 @@ INITIAL_TOKEN_FILE = "initial_root_token"
 INITIAL_PASSWORD_FILE = "initial_root_password"
 LIST_PAGE = 500  # users read per query by `users list`
 VALID_SCOPES = ", ".join(scope.value for scope in Scope)
+# Where `serve` delivers: nowhere, in its own process, or in a worker process it supervises.
+Delivery = Literal[False, True, "process"]
 
 
 class CommandError(AuditwireError):
@@ -52,19 +55,27 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="migrate the database and serve the API")
     serve.add_argument("--host", help="address to listen on (default AUDITWIRE_HOST, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default AUDITWIRE_PORT, 8080)")
-    serve.add_argument(
+    delivery = serve.add_mutually_exclusive_group()
+    delivery.add_argument(
         "--no-worker",
         action="store_true",
-        help="do not deliver events in this process (run `auditwire worker` elsewhere)",
+        help="deliver no events (run `auditwire worker` elsewhere)",
+    )
+    delivery.add_argument(
+        "--worker-in-process",
+        action="store_true",
+        help="deliver in the API's process instead of a delivery process of its own",
     )
 
-    commands.add_parser(
+    worker = commands.add_parser(
         "worker",
         help="deliver audit events to streaming destinations, without serving the API",
         description="Deliver audit events. On PostgreSQL run as many worker processes as you "
-        "like, on any hosts: they share the work. On SQLite run one worker process at most "
-        "(or the one inside `auditwire serve`).",
+        "like, on any hosts: they share the work. On SQLite run one worker process at most: "
+        "none beside `auditwire serve`, which runs one of its own (unless --no-worker).",
     )
+    # The socket `auditwire serve` talks to the worker process it supervises over.
+    worker.add_argument("--parent-channel", type=int, help=argparse.SUPPRESS)
 
     commands.add_parser("migrate", help="bring the database schema up to date")
     commands.add_parser(
@@ -155,7 +166,11 @@ async def prepare(settings: Settings) -> None:
     await _with_services(settings, bootstrap)
 
 
-def serve(settings: Settings, host: str | None, port: int | None, *, worker: bool = True) -> None:
+def serve(
+    settings: Settings, host: str | None, port: int | None, *, worker: Delivery = "process"
+) -> None:
+    """Serve the API; deliver in a supervised worker process (`"process"`), in this process
+    (`True`) or not at all (`False`)."""
     import uvicorn
 
     from auditwire.api.app import create_app
@@ -170,14 +185,24 @@ def serve(settings: Settings, host: str | None, port: int | None, *, worker: boo
     )
 
 
-async def deliver(settings: Settings) -> None:
-    """Run one delivery worker until SIGTERM or SIGINT, then stop it gracefully."""
+async def deliver(settings: Settings, parent_channel: int | None = None) -> None:
+    """Run one delivery worker until SIGTERM or SIGINT, then stop it gracefully. With
+    `parent_channel`, the worker process of an `auditwire serve`: woken and asked over that
+    socket, and stopped when the server goes."""
     from auditwire.crypto import SecretBox, load_or_create_key
+    from auditwire.store.writer_lock import claim_worker_slot
     from auditwire.streaming import DeliveryWorker
+    from auditwire.streaming.child import serve_parent
 
     store = Store(settings.resolved_database_url)
     try:
         await migrate(store)
+        sqlite_file = store.sqlite_file
+        if sqlite_file is not None and claim_worker_slot(sqlite_file) is None:
+            raise CommandError(
+                f"another worker process delivers from {sqlite_file}: on SQLite run one at "
+                "most (`auditwire serve` runs its own unless --no-worker)"
+            )
         box = SecretBox(load_or_create_key(settings.secret_key, settings.data_dir))
         worker = DeliveryWorker(settings, store, box)
         stop = asyncio.Event()
@@ -186,7 +211,15 @@ async def deliver(settings: Settings) -> None:
             loop.add_signal_handler(signum, stop.set)
         await worker.start()
         print("auditwire worker started", flush=True)
+        parent = None
+        if parent_channel is not None:
+            parent = asyncio.create_task(
+                serve_parent(parent_channel, worker.wake, lambda: worker.running, stop),
+                name="delivery-parent",
+            )
         await stop.wait()
+        if parent is not None:
+            parent.cancel()
         await worker.stop()
         counts = " ".join(f"{key}={value}" for key, value in sorted(worker.stats.items()))
         print(f"auditwire worker stopped: {counts}", flush=True)
@@ -194,14 +227,14 @@ async def deliver(settings: Settings) -> None:
         await store.close()
 
 
-def run_worker(settings: Settings) -> None:
+def run_worker(settings: Settings, parent_channel: int | None = None) -> None:
     try:
         import uvloop
     except ImportError:  # uvloop is optional: the standard loop works, a little slower
-        asyncio.run(deliver(settings))
+        asyncio.run(deliver(settings, parent_channel))
         return
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(deliver(settings))
+        runner.run(deliver(settings, parent_channel))
 
 
 def run(argv: list[str] | None = None) -> None:
@@ -211,9 +244,14 @@ def run(argv: list[str] | None = None) -> None:
     # Alembic logs every migration step at INFO: shown only when asked for with --verbose.
     logging.getLogger("alembic").setLevel(logging.INFO if args.verbose else logging.WARNING)
     if args.command == "serve":
-        serve(settings, args.host, args.port, worker=not args.no_worker)
+        delivery: Delivery = "process"
+        if args.no_worker:
+            delivery = False
+        elif args.worker_in_process:
+            delivery = True
+        serve(settings, args.host, args.port, worker=delivery)
     elif args.command == "worker":
-        run_worker(settings)
+        run_worker(settings, args.parent_channel)
     elif args.command == "migrate":
 
         async def done(_svc: Services) -> None:

@@ -7,7 +7,12 @@ scraped, so every process reports the same truth.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client.metrics_core import Metric
+from prometheus_client.samples import Sample
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
@@ -82,3 +87,35 @@ OPEN_CIRCUITS = Gauge(
     "auditwire_destination_circuits_open",
     "Active destinations whose circuit breaker is open.",
 )
+
+
+class Merged:
+    """A registry's families with another process's added: counts and sums summed, `_created`
+    the earliest. For `prometheus_client.generate_latest`."""
+
+    def __init__(self, registry: Any, others: list[Metric]) -> None:
+        self._registry = registry
+        self._others = others
+
+    def collect(self) -> Iterator[Metric]:
+        others = {m.name: m for m in self._others}
+        for family in self._registry.collect():
+            other = others.pop(family.name, None)
+            yield family if other is None else merge(family, other)
+        yield from others.values()
+
+
+def merge(ours: Metric, theirs: Metric) -> Metric:
+    merged = Metric(ours.name, ours.documentation, ours.type)
+    values: dict[tuple[str, tuple[tuple[str, str], ...]], Sample] = {}
+    for sample in [*ours.samples, *theirs.samples]:
+        key = (sample.name, tuple(sorted(sample.labels.items())))
+        known = values.get(key)
+        if known is None:
+            values[key] = sample
+        elif sample.name.endswith("_created"):
+            values[key] = known._replace(value=min(known.value, sample.value))
+        else:
+            values[key] = known._replace(value=known.value + sample.value)
+    merged.samples = list(values.values())
+    return merged

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import FastAPI
 
@@ -15,7 +15,7 @@ from auditwire.api.graphql.router import graphql_router
 from auditwire.api.limits import RequestLimits
 from auditwire.api.ops import HttpMetricsMiddleware, database_checks
 from auditwire.api.ops import router as ops_router
-from auditwire.api.ops_delivery import queue_gauges, worker_check
+from auditwire.api.ops_delivery import process_check, queue_gauges, worker_check
 from auditwire.api.rest import RestPaths
 from auditwire.api.rest import router as rest_router
 from auditwire.api.rest.audit_events import INGEST_PATH, describe_ingestion
@@ -24,22 +24,41 @@ from auditwire.config import Settings
 from auditwire.crypto import derive_key, load_or_create_key
 from auditwire.services.container import Services
 from auditwire.store import Store
+from auditwire.store import deliveries as deliveries_store
 from auditwire.web import OPENAPI_PATH, install_pages
+
+if TYPE_CHECKING:
+    from auditwire.streaming import DeliveryWorker
+    from auditwire.streaming.child import WorkerProcess
 
 REST_PREFIX = "/api/v4"
 SESSIONS = "auditwire session cookies"  # what the session signing key is derived for
 
 
-def create_app(settings: Settings, store: Store | None = None, *, worker: bool = False) -> FastAPI:
+def create_app(
+    settings: Settings, store: Store | None = None, *, worker: bool | Literal["process"] = False
+) -> FastAPI:
     """Build the app. A store passed in is the caller's to close; one made here closes with it.
-    With `worker`, a delivery worker runs in the app's process for the app's lifetime."""
+    With `worker`, a delivery worker runs in the app's process for the app's lifetime; with
+    `worker="process"`, in a worker process the app supervises (`streaming.child`), woken
+    when events commit here."""
     own_store = store is None
     active_store = store or Store(settings.resolved_database_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        delivery = None
-        if worker:
+        delivery: DeliveryWorker | WorkerProcess | None = None
+        remove_hook = None
+        if worker == "process":
+            from auditwire.streaming.child import WorkerProcess
+
+            delivery = WorkerProcess(settings)
+            await delivery.start()
+            remove_hook = deliveries_store.on_outbox_commit(active_store, delivery.wake)
+            app.state.delivery_process = delivery
+            app.state.readiness_checks["worker_check"] = process_check(delivery)
+            app.state.metric_sources.append(delivery.metrics)
+        elif worker:
             from auditwire.streaming import DeliveryWorker
 
             delivery = DeliveryWorker(settings, active_store, app.state.services.box)
@@ -49,6 +68,8 @@ def create_app(settings: Settings, store: Store | None = None, *, worker: bool =
         try:
             yield
         finally:
+            if remove_hook is not None:
+                remove_hook()
             if delivery is not None:
                 await delivery.stop()
             await app.state.services.ingest.close()
@@ -66,6 +87,7 @@ def create_app(settings: Settings, store: Store | None = None, *, worker: bool =
     app.state.services = Services.build(settings, active_store)
     app.state.readiness_checks = database_checks(app.state)
     app.state.metric_refreshers = [queue_gauges(app.state.services)]
+    app.state.metric_sources = []  # other processes' metrics, added to this one's
     install_error_handlers(app)
     app.add_middleware(HttpMetricsMiddleware)
     app.include_router(ops_router)

@@ -10,11 +10,11 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from auditwire.errors import AuditwireError
-from auditwire.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from auditwire.metrics import HTTP_LATENCY, HTTP_REQUESTS, Merged
 from auditwire.store.migrate import is_current
 
 CHECK_TIMEOUT = 3.0  # seconds for each readiness check
@@ -54,7 +54,9 @@ async def readiness(request: Request) -> JSONResponse:
 async def metrics(request: Request) -> Response:
     for refresh in request.app.state.metric_refreshers:
         await refresh()
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    others = [family for source in request.app.state.metric_sources for family in await source()]
+    registry = Merged(REGISTRY, others) if others else REGISTRY
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
 def database_checks(app_state: Any) -> dict[str, ReadinessCheck]:

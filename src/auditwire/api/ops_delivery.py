@@ -20,6 +20,7 @@ from auditwire.services.container import Services
 
 if TYPE_CHECKING:
     from auditwire.streaming import DeliveryWorker
+    from auditwire.streaming.child import WorkerProcess
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,15 @@ def worker_check(worker: DeliveryWorker) -> ReadinessCheck:
 
     async def check() -> bool:
         return worker.running
+
+    return check
+
+
+def process_check(process: WorkerProcess) -> ReadinessCheck:
+    """Ready while the worker process is alive and answers that its worker's loops are."""
+
+    async def check() -> bool:
+        return process.running and await process.is_running()
 
     return check
 

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, Engine, create_engine, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from auditwire.errors import Conflict, InvalidInput, StorageError
+from auditwire.store.writer_lock import WriterLock
 
 T = TypeVar("T")
 
@@ -88,11 +89,13 @@ class Store:
         self._whole_engine: Engine | None = None
         self._whole_thread: ThreadPoolExecutor | None = None
         self._whole_used = False
+        self._writer: WriterLock | None = None
         if self.is_sqlite:
             database = self.url.database
             pooling: dict[str, Any] = {}
             if database and database != ":memory:":
                 _create_private(Path(database))
+                self._writer = WriterLock(Path(database), SQLITE_BUSY_TIMEOUT / 1000)
                 # Enough pooled connections for concurrent requests: an overflow connection
                 # is closed on return and reopened (a thread and PRAGMAs) on its next use.
                 pooling = {"pool_size": pool_size, "max_overflow": pool_size}
@@ -127,6 +130,12 @@ class Store:
     @property
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
+
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The SQLite database's file; None for PostgreSQL or an in-memory database."""
+        database = self.url.database if self.is_sqlite else None
+        return Path(database) if database and database != ":memory:" else None
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -173,8 +182,17 @@ class Store:
             async with self._transaction() as conn:
                 yield conn
             return
-        async with self._write_lock, self._transaction() as conn:
-            yield conn
+        async with self._write_lock:
+            if self._writer is None:
+                async with self._transaction() as conn:
+                    yield conn
+                return
+            await self._writer.acquire()
+            try:
+                async with self._transaction() as conn:
+                    yield conn
+            finally:
+                self._writer.release()
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -211,9 +229,20 @@ class Store:
         self._whole_used = True
         loop = asyncio.get_running_loop()
         async with self._write_lock:
+            writer = self._writer
+            if writer is not None:
+                await writer.acquire()
+            try:
+                running = loop.run_in_executor(self._whole_thread, self._whole, work)
+            except BaseException:
+                if writer is not None:
+                    writer.release()
+                raise
+            if writer is not None:  # released when the transaction ended, not the caller
+                running.add_done_callback(lambda _done: writer.release())
             # Shielded: once started, the transaction ends (committed or rolled back) in its
             # thread whatever happens to the caller.
-            return await asyncio.shield(loop.run_in_executor(self._whole_thread, self._whole, work))
+            return await asyncio.shield(running)
 
     def _whole(self, work: Callable[[AsyncConnection], Coroutine[Any, Any, T]]) -> T:
         assert self._whole_engine is not None
@@ -229,6 +258,8 @@ class Store:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self._writer is not None:
+            self._writer.close()
         if self._whole_engine is not None and self._whole_thread is not None:
             if self._whole_used:  # its connection belongs to its thread: closed there
                 await asyncio.get_running_loop().run_in_executor(
