@@ -34,12 +34,17 @@ from auditwire.store.batch_claims import claim_batch
 from auditwire.store.database import Store
 from auditwire.store.wakeup import listen
 
+# PostgreSQL runs each claim in a backend of its own: two batch claims side by side keep two
+# cores busy where one at a time left the lane waiting on the database between batches.
+PG_CLAIMS_AT_ONCE = 2
+
 
 class SqlDeliveryManager:
     """Claims and settles deliveries in the store's database (SQLite or PostgreSQL)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.claims_at_once = 1 if store.is_sqlite else PG_CLAIMS_AT_ONCE
         self._remove_hook: Callable[[], None] | None = None
         self._listener: asyncio.Task[None] | None = None
 
