@@ -381,3 +381,34 @@ async def test_a_backlog_is_claimed_two_batches_side_by_side_within_the_send_bou
     assert all(len(batch) == 10 for batch in FakeBatchSink.batches)
     assert sorted(e for batch in FakeBatchSink.batches for e in batch) == list(range(1, 101))
     assert sorted(e for _d, e in manager.delivered) == list(range(1, 101))
+
+
+class ShortFirst(InMemoryDeliveryManager):
+    """Claims whose answers come back later the earlier they were made: of two side by
+    side, the second one (which found only the rest of the backlog) returns first."""
+
+    claims_at_once = 2
+
+    def __init__(self, box: SecretBox, delays: list[float]) -> None:
+        super().__init__(box)
+        self.delays = delays
+
+    async def claim_batch(self, *args: Any, **kwargs: Any) -> list[Any]:
+        claimed = await super().claim_batch(*args, **kwargs)
+        await asyncio.sleep(self.delays.pop(0) if self.delays else 0.0)
+        return claimed
+
+
+async def test_claims_side_by_side_never_send_more_than_a_batch_at_once(
+    box: SecretBox, start: Callable[..., Awaitable[DeliveryWorker]]
+) -> None:
+    manager = ShortFirst(box, [0.0, 0.1, 0.0])
+    dest = manager.add_destination(
+        category="splunk", config={"url": "https://hec", "batch": {"maxEvents": 10}}
+    )
+    for event_id in range(1, 26):
+        manager.enqueue(audit_event(event_id))
+    await start(FakeBatchSink, manager)
+    await settled_when(manager, lambda: not manager.pending(dest))
+    assert sorted(len(batch) for batch in FakeBatchSink.batches) == [5, 10, 10]
+    assert sorted(e for batch in FakeBatchSink.batches for e in batch) == list(range(1, 26))

@@ -224,6 +224,10 @@ class BatchLane:
 
     def _launch(self, config: DestinationConfig) -> None:
         items, probe = self._take()
+        limit = config.limits.max_events if config.limits is not None else len(items)
+        if len(items) > limit:  # claims side by side came back short and whole, in that order
+            items, rest = items[:limit], items[limit:]
+            self._add(rest, probe=False)  # the next batch: sent when full or due
         task = asyncio.create_task(self._send(config, items, probe), name=f"batch-{config.id}")
         self._sending.add(task)
         task.add_done_callback(self._finished)
