@@ -16,6 +16,7 @@ from auditwire.crypto import SecretBox
 from auditwire.domain.events import AuditEvent
 from auditwire.domain.retry import CircuitState
 from auditwire.streaming import DeliveryWorker
+from auditwire.streaming.batches import BATCHES_IN_FLIGHT
 from auditwire.streaming.memory import InMemoryDeliveryManager
 from auditwire.streaming.sinks import SinkSet
 from auditwire.streaming.sinks.base import Answer, BatchAnswer, BatchLimits, Outgoing, Verdict
@@ -97,7 +98,11 @@ async def start(
 ) -> AsyncIterator[Callable[..., Awaitable[DeliveryWorker]]]:
     workers: list[DeliveryWorker] = []
 
-    async def started(batch_sink: type = FakeBatchSink, **overrides: Any) -> DeliveryWorker:
+    async def started(
+        batch_sink: type = FakeBatchSink,
+        manager: InMemoryDeliveryManager | None = None,
+        **overrides: Any,
+    ) -> DeliveryWorker:
         settings = Settings(
             data_dir=tmp_path,
             database_url=f"sqlite:///{tmp_path / 'unused.db'}",
@@ -114,7 +119,7 @@ async def start(
             sinks={"http": lambda _s: FakeSink()},
             batch_sinks={"splunk": lambda _s: batch_sink()},
         )
-        worker = DeliveryWorker(settings, memory, box, sinks=sinks)
+        worker = DeliveryWorker(settings, manager or memory, box, sinks=sinks)
         await worker.start()
         workers.append(worker)
         return worker
@@ -312,3 +317,98 @@ async def test_a_failing_batch_destination_opens_its_circuit_and_a_probe_drains_
     await settled_when(memory, lambda: not memory.pending(dest))
     assert memory.circuit(dest).state is CircuitState.CLOSED
     assert sorted(e for _d, e in memory.delivered) == [1, 2, 3, 4, 5]
+
+
+class SideBySide(InMemoryDeliveryManager):
+    """Batch claims that take a moment, as a database's do, counted while they run."""
+
+    claims_at_once = 2
+
+    def __init__(self, box: SecretBox) -> None:
+        super().__init__(box)
+        self.running = 0
+        self.most_at_once = 0
+
+    async def claim_batch(self, *args: Any, **kwargs: Any) -> list[Any]:
+        self.running += 1
+        self.most_at_once = max(self.most_at_once, self.running)
+        try:
+            await asyncio.sleep(0.005)
+            return await super().claim_batch(*args, **kwargs)
+        finally:
+            self.running -= 1
+
+
+class HeldBatchSink(GatedBatchSink):
+    """Every batch waits at the gate; counts the batches waiting there."""
+
+    waiting: ClassVar[int] = 0
+    all_held: ClassVar[asyncio.Event]
+
+    async def send_batch(self, target: Any, items: Sequence[Outgoing]) -> BatchAnswer:
+        HeldBatchSink.waiting += 1
+        if HeldBatchSink.waiting >= BATCHES_IN_FLIGHT:
+            HeldBatchSink.all_held.set()
+        try:
+            await GatedBatchSink.gate.wait()
+        finally:
+            HeldBatchSink.waiting -= 1
+        FakeBatchSink.batches.append([item.event_id for item in items])
+        return BatchAnswer(DELIVERED)
+
+
+async def test_a_backlog_is_claimed_two_batches_side_by_side_within_the_send_bound(
+    box: SecretBox, start: Callable[..., Awaitable[DeliveryWorker]]
+) -> None:
+    GatedBatchSink.gate = asyncio.Event()
+    HeldBatchSink.all_held = asyncio.Event()
+    manager = SideBySide(box)
+    dest = manager.add_destination(
+        category="splunk", config={"url": "held", "batch": {"maxEvents": 10, "maxWaitMs": 50}}
+    )
+    for event_id in range(1, 101):
+        manager.enqueue(audit_event(event_id))
+    await start(HeldBatchSink, manager)
+    async with asyncio.timeout(WAIT):
+        await HeldBatchSink.all_held.wait()
+    await asyncio.sleep(0.1)  # room for a claim too many, if the lane made one
+    # The sends wait at the gate: the lane claimed no more than its batches in flight.
+    assert HeldBatchSink.waiting == BATCHES_IN_FLIGHT
+    assert sum(d.leased for d in manager.pending(dest)) == 10 * BATCHES_IN_FLIGHT
+    GatedBatchSink.gate.set()
+    await settled_when(manager, lambda: not manager.pending(dest))
+    assert manager.most_at_once == 2
+    assert all(len(batch) == 10 for batch in FakeBatchSink.batches)
+    assert sorted(e for batch in FakeBatchSink.batches for e in batch) == list(range(1, 101))
+    assert sorted(e for _d, e in manager.delivered) == list(range(1, 101))
+
+
+class ShortFirst(InMemoryDeliveryManager):
+    """Claims whose answers come back later the earlier they were made: of two side by
+    side, the second one (which found only the rest of the backlog) returns first."""
+
+    claims_at_once = 2
+
+    def __init__(self, box: SecretBox, delays: list[float]) -> None:
+        super().__init__(box)
+        self.delays = delays
+
+    async def claim_batch(self, *args: Any, **kwargs: Any) -> list[Any]:
+        claimed = await super().claim_batch(*args, **kwargs)
+        await asyncio.sleep(self.delays.pop(0) if self.delays else 0.0)
+        return claimed
+
+
+async def test_claims_side_by_side_never_send_more_than_a_batch_at_once(
+    box: SecretBox, start: Callable[..., Awaitable[DeliveryWorker]]
+) -> None:
+    manager = ShortFirst(box, [0.0, 0.1, 0.0])
+    dest = manager.add_destination(
+        category="splunk", config={"url": "https://hec", "batch": {"maxEvents": 10}}
+    )
+    for event_id in range(1, 26):
+        manager.enqueue(audit_event(event_id))
+    await start(FakeBatchSink, manager)
+    await settled_when(manager, lambda: not manager.pending(dest))
+    assert sorted(len(batch) for batch in FakeBatchSink.batches) == [5, 10, 10]
+    assert sorted(e for batch in FakeBatchSink.batches for e in batch) == list(range(1, 26))

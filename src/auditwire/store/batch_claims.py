@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 import orjson
@@ -55,10 +55,11 @@ _PG_BODY = f"""convert_to(concat(
 _PG_CLAIM = f"""
     WITH claimed AS (
         UPDATE deliveries
-        SET next_attempt_at = $4, lease_expires_at = $4, attempts = deliveries.attempts + 1
+        SET lease_expires_at = $4, attempts = deliveries.attempts + 1
         WHERE deliveries.id = ANY(ARRAY(
             SELECT d.id FROM deliveries d
             WHERE d.destination_id = $1 AND d.state = 'pending' AND d.next_attempt_at <= $2
+              AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= $2)
               AND EXISTS (SELECT 1 FROM streaming_destinations s WHERE s.id = $1 AND s.active)
             ORDER BY d.next_attempt_at
             LIMIT $3
@@ -93,13 +94,14 @@ _SQLITE_BODY = f"""json_object(
     'event_type', e.event_type)"""
 _SQLITE_LEASE = """
     UPDATE deliveries
-    SET next_attempt_at = ?, lease_expires_at = ?, attempts = attempts + 1
+    SET lease_expires_at = ?1, attempts = attempts + 1
     WHERE id IN (
         SELECT id FROM deliveries
-        WHERE destination_id = ? AND state = 'pending' AND next_attempt_at <= ?
-          AND EXISTS (SELECT 1 FROM streaming_destinations WHERE id = ? AND active)
+        WHERE destination_id = ?2 AND state = 'pending' AND next_attempt_at <= ?3
+          AND (lease_expires_at IS NULL OR lease_expires_at <= ?3)
+          AND EXISTS (SELECT 1 FROM streaming_destinations WHERE id = ?2 AND active)
         ORDER BY next_attempt_at
-        LIMIT ?
+        LIMIT ?4
     )
     RETURNING id, attempts, created_at, event_id
 """
@@ -107,7 +109,7 @@ _SQLITE_EVENTS = f"""
     SELECT e.id, e.event_type,
            CAST(strftime('%s', substr(e.created_at, 1, 19)) AS INTEGER) * 1000
              + CAST(substr(e.created_at, 21, 3) AS INTEGER),
-           {_SQLITE_BODY}
+           CAST({_SQLITE_BODY} AS BLOB)
     FROM audit_events e WHERE e.id IN (SELECT value FROM json_each(?))
 """
 
@@ -123,14 +125,13 @@ async def claim_batch(
         driver = await driver_connection(conn)
         records = await driver.fetch(_PG_CLAIM, destination_id, now, n, lease_until)
         return list(map(_leased, records))
-    lease = sqlite_time(lease_until)
-    parameters = (lease, lease, destination_id, sqlite_time(now), destination_id, n)
+    parameters = (sqlite_time(lease_until), destination_id, sqlite_time(now), n)
     leased: Sequence[Any] = (await conn.exec_driver_sql(_SQLITE_LEASE, parameters)).all()
     if not leased:
         return []
     wanted = orjson.dumps(sorted({row[3] for row in leased})).decode()
     rows: Sequence[Any] = (await conn.exec_driver_sql(_SQLITE_EVENTS, (wanted,))).all()
-    events = {row[0]: (row[0], row[1], row[2], row[3].encode()) for row in rows}
+    events = {row[0]: row for row in rows}  # the body comes as bytes (a BLOB): no copy
     return [
         Leased(delivery_id, attempts, _sqlite_moment(created_at), *events[event_id])
         for delivery_id, attempts, created_at, event_id in leased
@@ -142,5 +143,6 @@ async def claim_batch(
 _leased = partial(tuple.__new__, Leased)
 
 
+@lru_cache(maxsize=4096)  # deliveries recorded in one transaction share their creation
 def _sqlite_moment(stored: str) -> datetime:
     return datetime.fromisoformat(stored).replace(tzinfo=UTC)

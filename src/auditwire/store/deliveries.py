@@ -1,10 +1,13 @@
 """The delivery outbox: the only SQL that writes, claims and settles deliveries.
 
-A pending delivery is due when `next_attempt_at <= now`. Claiming sets `next_attempt_at` and
-`lease_expires_at` to the end of a lease, so a claim whose worker died becomes due again when
-its lease expires: SIGKILL at any moment loses nothing and at most repeats a POST.
-Claims walk each wanted destination's due rows in time order through the index
-(destination_id, state, next_attempt_at), so a destination's backlog never slows another's.
+A pending delivery is due when `next_attempt_at <= now` and it holds no lease that is still
+running (`lease_expires_at` NULL or past). Claiming sets `lease_expires_at` to the end of a
+lease, so a claim whose worker died becomes due again when its lease expires: SIGKILL at any
+moment loses nothing and at most repeats a POST. Claims walk each wanted destination's due
+rows in time order through the index (destination_id, state, next_attempt_at), so a
+destination's backlog never slows another's; the lease touches no indexed column, so on
+PostgreSQL leasing is a HOT update (no new index entries; see migration 0006), and a claim
+steps over the rows leased at the head of the index.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -70,13 +74,13 @@ _PG_CLAIM = """
         JOIN streaming_destinations s ON s.id = w.destination_id AND s.active
     ), claimed AS (
         UPDATE deliveries
-        SET next_attempt_at = $4, lease_expires_at = $4,
-            attempts = deliveries.attempts + 1
+        SET lease_expires_at = $4, attempts = deliveries.attempts + 1
         WHERE deliveries.id = ANY(ARRAY(
             SELECT p.id FROM wanted CROSS JOIN LATERAL (
                 SELECT d.id FROM deliveries d
                 WHERE d.destination_id = wanted.destination_id
                   AND d.state = 'pending' AND d.next_attempt_at <= $3
+                  AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= $3)
                 ORDER BY d.next_attempt_at
                 LIMIT wanted.n
                 FOR UPDATE OF d SKIP LOCKED
@@ -296,6 +300,9 @@ _SQLITE_CLAIM = (
                 _d.c.destination_id == sa.bindparam("dest"),
                 _d.c.state == PENDING,
                 _d.c.next_attempt_at <= sa.bindparam("now"),
+                sa.or_(
+                    _d.c.lease_expires_at.is_(None), _d.c.lease_expires_at <= sa.bindparam("now")
+                ),
                 sa.exists().where(_dest.c.id == sa.bindparam("dest"), _dest.c.active.is_(True)),
             )
             .order_by(_d.c.next_attempt_at)
@@ -303,11 +310,7 @@ _SQLITE_CLAIM = (
             .scalar_subquery()
         )
     )
-    .values(
-        next_attempt_at=sa.bindparam("lease"),
-        lease_expires_at=sa.bindparam("lease"),
-        attempts=_d.c.attempts + 1,
-    )
+    .values(lease_expires_at=sa.bindparam("lease"), attempts=_d.c.attempts + 1)
     .returning(_d.c.id, _d.c.event_id, _d.c.destination_id, _d.c.attempts, _d.c.created_at)
 )
 _EVENTS = sa.select(audit_events).where(audit_events.c.id.in_(sa.bindparam("ids", expanding=True)))
@@ -472,6 +475,7 @@ async def record_outcomes(
     return Settled(deactivated, circuits)
 
 
+_SQLITE_DELETE_IDS = "DELETE FROM deliveries WHERE id IN (SELECT value FROM json_each(?))"
 _PG_RETRY_IDS = """
     UPDATE deliveries SET next_attempt_at = $2, lease_expires_at = NULL, last_error = $3
     WHERE id = ANY($1::bigint[])
@@ -516,8 +520,9 @@ async def record_batch(
         for group in batch.groups:
             chosen = d.c.id.in_(group.delivery_ids)
             match group.settle:
-                case Settle.DELIVERED:
-                    await conn.execute(d.delete().where(chosen))
+                case Settle.DELIVERED:  # ids as one JSON parameter: no IN list of 1,000 built
+                    chosen_ids = orjson.dumps(group.delivery_ids).decode()
+                    await conn.exec_driver_sql(_SQLITE_DELETE_IDS, (chosen_ids,))
                     continue
                 case Settle.RETRY:
                     values: dict[str, Any] = {

@@ -40,6 +40,8 @@ class LaneSettings:
     lease: float  # seconds a claim is leased for
     poll: float  # seconds between looks for due deliveries when nothing woke the lane
     in_flight: int = BATCHES_IN_FLIGHT
+    # Whole batches claimed side by side while a backlog lasts (`manager.claims_at_once`).
+    claims_at_once: int = 1
 
 
 class BatchLane:
@@ -62,6 +64,7 @@ class BatchLane:
         self._sending: set[asyncio.Task[None]] = set()
         self._sent = asyncio.Event()
         self._stopped = asyncio.Event()
+        self._backlog = False  # the last claim found as many as it asked for
         self.task: asyncio.Task[None] | None = None
         self.batches = 0
 
@@ -117,6 +120,10 @@ class BatchLane:
             await self._wait_for(self._sent, self._s.poll)
             return
         room = limits.max_events - len(self._gathered)
+        side_by_side = min(self._s.claims_at_once, self._s.in_flight - len(self._sending))
+        if side_by_side > 1 and self._backlog and not self._gathered:
+            await self._claim_whole(config, side_by_side)
+            return
         if room > 0 and self._gathered_bytes < limits.max_bytes:
             self._wake.clear()
             got = await self._claim(room, probe=False)
@@ -143,19 +150,72 @@ class BatchLane:
             return self._s.poll
         return max(0.01, min(self._s.poll, (until - utcnow()).total_seconds()))
 
-    async def _claim(self, n: int, *, probe: bool) -> list[Leased]:
+    async def _claim_whole(self, config: DestinationConfig, count: int) -> None:
+        """While a backlog lasts, keep `count` claims of a whole batch running side by side
+        (each its own statement and transaction, kept apart by SKIP LOCKED) and send each
+        batch as its claim returns: the database works on the next batches while this one
+        is built and sent, instead of the lane waiting on one claim at a time. Ends when a
+        claim comes back short (that remainder is gathered as usual), when the send slots
+        are full, or when the circuit or the destination changes."""
+        assert config.limits is not None
+        size, max_bytes = config.limits.max_events, config.limits.max_bytes
+        claims: set[asyncio.Task[list[Leased]]] = set()
+        failed: BaseException | None = None
+        self._wake.clear()
+        try:
+            while True:
+                while (
+                    self._backlog
+                    and failed is None
+                    and not self._stopping
+                    and len(claims) < count
+                    and len(claims) + len(self._sending) < self._s.in_flight
+                    and self._s.cache.by_id.get(self.destination_id) is config
+                    and config.circuit.gate(utcnow()) is Gate.SEND
+                ):
+                    claims.add(asyncio.create_task(self._fetch(size, probe=False)))
+                if not claims:
+                    break
+                done, claims = await asyncio.wait(claims, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    if (error := task.exception()) is not None:
+                        failed = failed or error
+                        continue
+                    self._add(task.result(), probe=False)
+                    full = len(self._gathered) >= size or self._gathered_bytes >= max_bytes
+                    if full and not self._stopping:
+                        self._launch(config)
+        finally:
+            if claims:  # interrupted: what is claimed is gathered, so sent or released
+                for outcome in await asyncio.shield(
+                    asyncio.gather(*claims, return_exceptions=True)
+                ):
+                    if isinstance(outcome, list):
+                        self._add(outcome, probe=False)
+        if failed is not None:
+            raise failed
+
+    async def _fetch(self, n: int, *, probe: bool) -> list[Leased]:
         now = utcnow()
         claimed = await self._s.manager.claim_batch(
             self.destination_id, n, now, now + timedelta(seconds=self._s.lease), probe=probe
         )
+        self._backlog = len(claimed) >= n
+        return claimed
+
+    async def _claim(self, n: int, *, probe: bool) -> list[Leased]:
+        claimed = await self._fetch(n, probe=probe)
+        self._add(claimed, probe=probe)
+        return claimed
+
+    def _add(self, claimed: list[Leased], *, probe: bool) -> None:
         if not claimed:
-            return claimed
+            return
         self._gathered.extend(claimed)
         self._probe = self._probe or probe
         self._gathered_bytes += sum(len(item.body) for item in claimed)
         oldest = min(item.created_at for item in claimed)
         self._oldest = oldest if self._oldest is None else min(self._oldest, oldest)
-        return claimed
 
     def _take(self) -> tuple[list[Leased], bool]:
         taken = self._gathered, self._probe
@@ -164,6 +224,10 @@ class BatchLane:
 
     def _launch(self, config: DestinationConfig) -> None:
         items, probe = self._take()
+        limit = config.limits.max_events if config.limits is not None else len(items)
+        if len(items) > limit:  # claims side by side came back short and whole, in that order
+            items, rest = items[:limit], items[limit:]
+            self._add(rest, probe=False)  # the next batch: sent when full or due
         task = asyncio.create_task(self._send(config, items, probe), name=f"batch-{config.id}")
         self._sending.add(task)
         task.add_done_callback(self._finished)

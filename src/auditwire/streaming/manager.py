@@ -22,6 +22,10 @@ from auditwire.domain.retry import CircuitPolicy
 class DeliveryManager(Protocol):
     """Claims, outcomes and destinations for the worker. Every method is one transaction."""
 
+    # How many batch claims of one destination are worth running side by side while a
+    # backlog lasts: 1 where the database takes one writer at a time.
+    claims_at_once: int
+
     async def start(self, wake: Callable[[], None]) -> None:
         """Call `wake` (from any thread) whenever new deliveries may be due."""
         ...

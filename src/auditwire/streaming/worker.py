@@ -95,6 +95,7 @@ class DeliveryWorker:
             circuit=self._circuit,
             lease=settings.delivery_lease,
             poll=settings.delivery_poll_interval,
+            claims_at_once=manager.claims_at_once,
         )
         self._pruner = AttemptPruner(manager, settings.delivery_log_days)
         self._stopping = False

@@ -14,6 +14,7 @@ from auditwire.domain.events import Author, EntityType, NewAuditEvent, Target, a
 from auditwire.domain.routing import Route
 from auditwire.services import events as event_service
 from auditwire.services.container import Services
+from auditwire.store import deliveries as deliveries_store
 from auditwire.store import delivery_ops
 from auditwire.store.batch_claims import claim_batch
 from auditwire.store.events import event_from_row
@@ -85,6 +86,23 @@ def ordered(body: bytes) -> Any:
     return json.loads(body, object_pairs_hook=list)
 
 
+async def queued(services: Services, count: int, *urls: str) -> tuple[list[int], datetime]:
+    """`count` tricky events recorded, then replayed to a new destination per URL (the last
+    one inactive when its URL ends with "/inactive"); their ids and the replay's moment."""
+    async with services.store.write() as conn:
+        await event_service.record(conn, tricky_events()[:count])
+    targets = [
+        (await add_destination(services, url, active=not url.endswith("/inactive"))).id
+        for url in urls
+    ]
+    now = datetime.now(UTC)
+    async with services.store.write() as conn:
+        for target in targets:
+            route = Route(target, None, frozenset(), (), ())
+            await delivery_ops.replay(conn, route, now - timedelta(days=365 * 30), now, now)
+    return targets, now
+
+
 async def test_rendered_bodies_are_the_stream_bodies_json(services: Services) -> None:
     recorded_from = datetime.now(UTC) - timedelta(days=365 * 30)
     async with services.store.write() as conn:
@@ -121,21 +139,70 @@ async def test_rendered_bodies_are_the_stream_bodies_json(services: Services) ->
 async def test_a_claim_leases_only_due_deliveries_of_an_active_destination(
     services: Services,
 ) -> None:
-    async with services.store.write() as conn:
-        await event_service.record(conn, tricky_events()[:5])
-    destination = await add_destination(services, "http://127.0.0.1:9/hook")
-    inactive = await add_destination(services, "http://127.0.0.1:9/other", active=False)
-    now = datetime.now(UTC)
+    (destination, inactive), now = await queued(
+        services, 5, "http://127.0.0.1:9/hook", "http://127.0.0.1:9/inactive"
+    )
     lease = now + timedelta(minutes=1)
     async with services.store.write() as conn:
-        for target in (destination.id, inactive.id):
-            route = Route(target, None, frozenset(), (), ())
-            await delivery_ops.replay(conn, route, now - timedelta(days=365 * 30), now, now)
-        first = await claim_batch(conn, destination.id, 3, now, lease)
-        rest = await claim_batch(conn, destination.id, 10, now, lease)
-        again = await claim_batch(conn, destination.id, 10, now, lease)
-        none = await claim_batch(conn, inactive.id, 10, now, lease)
+        first = await claim_batch(conn, destination, 3, now, lease)
+        rest = await claim_batch(conn, destination, 10, now, lease)
+        again = await claim_batch(conn, destination, 10, now, lease)
+        none = await claim_batch(conn, inactive, 10, now, lease)
 
     assert (len(first), len(rest), again, none) == (3, 2, [], [])
     assert {i.event_id for i in first}.isdisjoint(i.event_id for i in rest)
     assert {i.attempts for i in first + rest} == {1}
+
+
+async def test_a_lease_holds_until_it_expires_in_both_claims_and_leaves_the_row_in_place(
+    services: Services,
+) -> None:
+    (batched, per_event), now = await queued(
+        services, 6, "http://127.0.0.1:9/batched", "http://127.0.0.1:9/per-event"
+    )
+    lease = now + timedelta(minutes=1)
+    async with services.store.read() as conn:
+        due_at = {
+            r.id: as_utc(r.next_attempt_at) for r in await conn.execute(sa.select(deliveries))
+        }
+
+    async def both(at: datetime) -> tuple[list[int], list[int]]:
+        async with services.store.write() as conn:
+            leased = await claim_batch(conn, batched, 10, at, at + timedelta(minutes=1))
+            claimed = await deliveries_store.claim(
+                conn, {per_event: 10}, at, at + timedelta(minutes=1)
+            )
+        return sorted(i.delivery_id for i in leased), sorted(c.delivery_id for c in claimed)
+
+    first = await both(now)
+    assert len(first[0]) == len(first[1]) == 6
+    assert await both(now + timedelta(seconds=30)) == ([], [])  # leased: not due
+    async with services.store.read() as conn:
+        rows = {r.id: r for r in await conn.execute(sa.select(deliveries))}
+    # The lease is lease_expires_at alone: next_attempt_at, in the claim index, is unchanged.
+    assert {i: as_utc(r.next_attempt_at) for i, r in rows.items()} == due_at
+    assert {as_utc(r.lease_expires_at) for r in rows.values()} == {lease}
+    again = await both(lease + timedelta(seconds=1))  # the worker died: due again
+    assert again == first
+    async with services.store.read() as conn:
+        attempts = {r.attempts for r in await conn.execute(sa.select(deliveries))}
+    assert attempts == {2}
+
+
+async def test_on_postgresql_a_lease_is_a_heap_only_update(services: Services) -> None:
+    if services.store.is_sqlite:
+        return  # HOT updates are PostgreSQL's
+    (destination,), now = await queued(services, 8, "http://127.0.0.1:9/hook")
+    async with services.store.write() as conn:
+        leased = await claim_batch(conn, destination, 10, now, now + timedelta(minutes=1))
+        counts = (
+            await conn.execute(
+                sa.text(
+                    "SELECT pg_stat_get_xact_tuples_updated(c.oid),"
+                    " pg_stat_get_xact_tuples_hot_updated(c.oid), c.reloptions"
+                    " FROM pg_class c WHERE c.relname = 'deliveries'"
+                )
+            )
+        ).one()
+    assert len(leased) == 8
+    assert tuple(counts) == (8, 8, ["fillfactor=50"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -10,10 +10,14 @@ import sqlalchemy as sa
 from auditwire.config import async_database_url
 from auditwire.crypto import SecretBox
 from auditwire.domain.owner import Owner
+from auditwire.services import events as event_service
 from auditwire.store import Store
 from auditwire.store import destinations as dest_store
+from auditwire.store.batch_claims import claim_batch
 from auditwire.store.migrate import is_current, migrate
+from auditwire.store.schema import deliveries
 from tests.databases import PostgresTemplate
+from tests.integration.streaming.factories import user_event
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 KEY = b"k" * 32
@@ -152,6 +156,66 @@ async def test_destinations_headers_and_filters_keep_their_ids_and_values(
             "https://all.example.com/",
         )
         assert [d.id for d in listed] == [42]
+    finally:
+        await store.close()
+        if name:
+            await _drop(name)
+
+
+async def test_pending_deliveries_and_their_leases_survive_the_lease_outside_the_index(
+    backend: str, request: object, tmp_path: Path
+) -> None:
+    store, name = await _empty_store(backend, request, tmp_path)
+    box = SecretBox(KEY)
+    now = datetime.now(UTC)
+    held_until = now + timedelta(minutes=5)
+    try:
+        await migrate(store, "0005")
+        async with store.write() as conn:
+            destination = await dest_store.insert_destination(
+                conn,
+                box,
+                owner=Owner.instance(),
+                category="http",
+                name="siem",
+                config={"url": "https://siem.example.com/in"},
+                secret_token="token-of-the-instance",
+                signing_secret="",
+                now=now,
+            )
+            await event_service.record(conn, [user_event(n) for n in range(1, 6)])
+            # A claim made before the upgrade: the lease's end in both columns.
+            await conn.execute(
+                sa.update(deliveries)
+                .where(deliveries.c.id == sa.select(sa.func.min(deliveries.c.id)).scalar_subquery())
+                .values(next_attempt_at=held_until, lease_expires_at=held_until, attempts=1)
+            )
+        async with store.read() as conn:
+            before = {r.id: tuple(r) for r in await conn.execute(sa.select(deliveries))}
+
+        await migrate(store)
+        assert await is_current(store)
+
+        async with store.read() as conn:
+            after = {r.id: tuple(r) for r in await conn.execute(sa.select(deliveries))}
+        assert after == before and len(after) == 5
+        (leased_id,) = [i for i, row in after.items() if row[4] == 1]  # attempts
+        at, after_lease = datetime.now(UTC), held_until + timedelta(seconds=1)
+        async with store.write() as conn:
+            due = await claim_batch(conn, destination, 10, at, at + timedelta(hours=1))
+            again = await claim_batch(conn, destination, 10, at, at + timedelta(hours=1))
+            later = await claim_batch(
+                conn, destination, 10, after_lease, after_lease + timedelta(minutes=1)
+            )
+        assert sorted(i.delivery_id for i in due) == sorted(set(after) - {leased_id})
+        assert again == []
+        assert [i.delivery_id for i in later] == [leased_id]  # due once its old lease ended
+        if backend == "postgresql":
+            async with store.read() as conn:
+                options = await conn.scalar(
+                    sa.text("SELECT reloptions FROM pg_class WHERE relname = 'deliveries'")
+                )
+            assert options == ["fillfactor=50"]
     finally:
         await store.close()
         if name:
