@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -22,6 +23,7 @@ from auditwire.domain.delivery import (
     BatchResult,
     Claimed,
     Deactivated,
+    EventRef,
     Result,
     Settle,
     Settled,
@@ -32,14 +34,8 @@ from auditwire.domain.retry import Circuit, CircuitPolicy, CircuitState
 from auditwire.domain.routing import Route, fan_out
 from auditwire.store.attempts import insert_attempts
 from auditwire.store.database import Store, driver_connection
-from auditwire.store.events import (
-    event_from_mapping,
-    event_from_row,
-    insert_events,
-    sqlite_time,
-)
+from auditwire.store.events import insert_events, sqlite_time
 from auditwire.store.schema import (
-    audit_events,
     deliveries,
     namespaces,
     streaming_destinations,
@@ -47,6 +43,7 @@ from auditwire.store.schema import (
     streaming_headers,
     streaming_namespace_filters,
 )
+from auditwire.store.stream_bodies import PG_BODY, SQLITE_BODY
 
 NOTIFY_CHANNEL = "auditwire_deliveries"
 PENDING = "pending"
@@ -63,7 +60,8 @@ _dest = streaming_destinations
 # PostgreSQL spent running them.
 # The picked ids go to the UPDATE as an array, found through the primary key: joined as a CTE,
 # PostgreSQL hashed the whole backlog on every claim (as in store/batch_claims.py).
-_PG_CLAIM = """
+# Each row comes with its event's stream body rendered by the database (`store.stream_bodies`).
+_PG_CLAIM = f"""
     WITH wanted AS (
         SELECT w.destination_id, w.n
         FROM unnest($1::bigint[], $2::int[]) AS w(destination_id, n)
@@ -85,9 +83,8 @@ _PG_CLAIM = """
         RETURNING deliveries.id, deliveries.event_id, deliveries.destination_id,
                   deliveries.attempts, deliveries.created_at
     )
-    SELECT claimed.id AS delivery_id, claimed.destination_id AS delivery_destination_id,
-           claimed.attempts AS delivery_attempts, claimed.created_at AS delivery_created_at,
-           e.*
+    SELECT claimed.id, claimed.destination_id, claimed.attempts, claimed.created_at,
+           e.id, e.event_type, e.entity_type, {PG_BODY}
     FROM claimed JOIN audit_events e ON e.id = claimed.event_id
 """
 _PG_DELETE_DELIVERED = "DELETE FROM deliveries WHERE id = ANY($1::bigint[])"
@@ -287,6 +284,8 @@ def _circuit(state: str, failures: int, open_until: datetime | None) -> Circuit:
 
 _d = deliveries
 # SQLite claims one destination per statement (no LATERAL); built once for the compiled cache.
+# Then it reads the claimed events with their stream bodies rendered by SQLite
+# (`store.stream_bodies`), once per event, in a plain statement on the driver.
 _SQLITE_CLAIM = (
     _d.update()
     .where(
@@ -310,7 +309,10 @@ _SQLITE_CLAIM = (
     )
     .returning(_d.c.id, _d.c.event_id, _d.c.destination_id, _d.c.attempts, _d.c.created_at)
 )
-_EVENTS = sa.select(audit_events).where(audit_events.c.id.in_(sa.bindparam("ids", expanding=True)))
+_SQLITE_CLAIMED_EVENTS = f"""
+    SELECT e.id, e.event_type, e.entity_type, {SQLITE_BODY}
+    FROM audit_events e WHERE e.id IN (SELECT value FROM json_each(?))
+"""
 
 
 async def claim(
@@ -321,33 +323,21 @@ async def claim(
     *,
     probes: frozenset[int] = frozenset(),
 ) -> list[Claimed]:
-    """Lease up to `wanted[destination_id]` due deliveries of each active destination."""
+    """Lease up to `wanted[destination_id]` due deliveries of each active destination, each
+    with its event's stream body as the database renders it."""
     wanted = {d: n for d, n in wanted.items() if n > 0}
     if not wanted:
         return []
     if conn.dialect.name == "postgresql":
-        # One round trip: claim and read the events in the same statement.
+        # One round trip: claim, read the events and render their bodies in one statement.
         driver = await driver_connection(conn)
         records = await driver.fetch(
             _PG_CLAIM, list(wanted), list(wanted.values()), now, lease_until
         )
-        events: dict[int, AuditEvent] = {}
-        claimed = []
-        for m in records:
-            event = events.get(m["id"])
-            if event is None:
-                event = events[m["id"]] = event_from_mapping(m)
-            claimed.append(
-                Claimed(
-                    delivery_id=m["delivery_id"],
-                    destination_id=m["delivery_destination_id"],
-                    attempts=m["delivery_attempts"],
-                    created_at=as_utc(m["delivery_created_at"]),
-                    event=event,
-                    probe=m["delivery_destination_id"] in probes,
-                )
-            )
-        return claimed
+        return [
+            Claimed(r[0], r[1], r[2], r[3], EventRef(r[4], r[5], r[6]), r[7], r[1] in probes)
+            for r in records
+        ]
     rows: list[sa.Row[Any]] = []
     for destination_id, n in wanted.items():
         rows.extend(
@@ -358,16 +348,24 @@ async def claim(
         )
     if not rows:
         return []
-    event_ids = list({r.event_id for r in rows})
-    by_id = {e.id: e for e in map(event_from_row, await conn.execute(_EVENTS, {"ids": event_ids}))}
+    wanted_events = orjson.dumps(sorted({r.event_id for r in rows})).decode()
+    found: Sequence[Any] = (
+        await conn.exec_driver_sql(_SQLITE_CLAIMED_EVENTS, (wanted_events,))
+    ).all()
+    events: dict[int, EventRef] = {}
+    bodies: dict[int, bytes] = {}
+    for event_id, event_type, entity_type, body in found:
+        events[event_id] = EventRef(event_id, event_type, entity_type)
+        bodies[event_id] = body.encode()
     return [
         Claimed(
-            delivery_id=r.id,
-            destination_id=r.destination_id,
-            attempts=r.attempts,
-            created_at=as_utc(r.created_at),
-            event=by_id[r.event_id],
-            probe=r.destination_id in probes,
+            r.id,
+            r.destination_id,
+            r.attempts,
+            as_utc(r.created_at),
+            events[r.event_id],
+            bodies[r.event_id],
+            r.destination_id in probes,
         )
         for r in rows
     ]
@@ -404,7 +402,7 @@ async def close_circuit(conn: AsyncConnection, destination_id: int) -> None:
 
 
 # The statements of every settle, built once for SQLAlchemy's compiled cache.
-_DELETE_DELIVERED = _d.delete().where(_d.c.id.in_(sa.bindparam("ids", expanding=True)))
+_SQLITE_DELETE_DELIVERED = "DELETE FROM deliveries WHERE id IN (SELECT value FROM json_each(?))"
 _STILL_HEALTHY = (
     _dest.update()
     .where(
@@ -430,7 +428,7 @@ async def record_outcomes(
         if postgresql:
             await (await driver_connection(conn)).execute(_PG_DELETE_DELIVERED, ids)
         else:
-            await conn.execute(_DELETE_DELIVERED, {"ids": ids})
+            await conn.exec_driver_sql(_SQLITE_DELETE_DELIVERED, (orjson.dumps(ids).decode(),))
     reschedule = d.update().where(d.c.id == sa.bindparam("b_id"))
     if retry := by_kind.get(Settle.RETRY):
         await conn.execute(
