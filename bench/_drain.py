@@ -80,6 +80,15 @@ async def bare_loop(url: str, bodies: list[bytes], headers: list[dict[str, str]]
         return count / (time.perf_counter() - started)
 
 
+async def bare_with_cpu(
+    url: str, bodies: list[bytes], headers: list[dict[str, str]]
+) -> tuple[float, float]:
+    """The bare loop's requests/s and this process's CPU seconds per request."""
+    cpu = time.process_time()
+    rate = await bare_loop(url, bodies, headers)
+    return rate, (time.process_time() - cpu) / len(bodies)
+
+
 def bare_payloads(b: Any, count: int) -> tuple[list[bytes], list[dict[str, str]]]:
     """The bodies and headers auditwire sends for `count` events (untimed)."""
     now = datetime.now(UTC)
@@ -217,8 +226,8 @@ async def section(b: Any, kinds: list[str], workdir: Path, sizes: DrainSizes) ->
         bodies, headers = bare_payloads(b, sizes.bare)
         await bare_loop(url, bodies[:2000], headers[:2000])  # warm-up, untimed
 
-        async def near() -> float:
-            return await bare_loop(url, bodies, headers)
+        async def near() -> tuple[float, float]:
+            return await bare_with_cpu(url, bodies, headers)
 
         for kind in kinds:
             await _kind(b, kind, workdir, url, sizes, near)
@@ -229,11 +238,12 @@ async def _kind(
 ) -> None:
     ratios: list[float] = []
     for _ in range(sizes.rounds):
-        bare = await near()
+        bare, bare_cpu = await near()
         got = await drain(b, kind, workdir, url, sizes.drain)
         ratios.append(got.rate / bare)
         print(
-            f"{kind}: bare aiohttp loop to nginx {bare:,.0f} req/s; drain of {sizes.drain:,} "
+            f"{kind}: bare aiohttp loop to nginx {bare:,.0f} req/s, {bare_cpu * 1e6:.0f} µs CPU "
+            f"per request; drain of {sizes.drain:,} "
             f"replayed deliveries, worker in the process: {got.rate:,.0f} /s = "
             f"{got.rate / bare:.2f}; CPU {got.cpu * 1e6:.0f} µs per delivery; event-loop "
             f"thread busy {got.busy:.0%}"
@@ -245,7 +255,7 @@ async def _kind(
     for shape, processes in shapes.items():
         ratios = []
         for _ in range(sizes.rounds):
-            bare = await near()
+            bare, _cpu = await near()
             rate = await end_to_end(b, kind, workdir, url, sizes.e2e, processes)
             ratios.append(rate / bare)
             print(

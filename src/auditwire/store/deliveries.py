@@ -43,7 +43,7 @@ from auditwire.store.schema import (
     streaming_headers,
     streaming_namespace_filters,
 )
-from auditwire.store.stream_bodies import PG_BODY, SQLITE_BODY
+from auditwire.store.stream_bodies import PG_BODY, SQLITE_BODY, sqlite_moment
 
 NOTIFY_CHANNEL = "auditwire_deliveries"
 PENDING = "pending"
@@ -283,35 +283,33 @@ def _circuit(state: str, failures: int, open_until: datetime | None) -> Circuit:
 # Claims -------------------------------------------------------------------------------------
 
 _d = deliveries
-# SQLite claims one destination per statement (no LATERAL); built once for the compiled cache.
-# Then it reads the claimed events with their stream bodies rendered by SQLite
-# (`store.stream_bodies`), once per event, in a plain statement on the driver.
-_SQLITE_CLAIM = (
-    _d.update()
-    .where(
-        _d.c.id.in_(
-            sa.select(_d.c.id)
-            .where(
-                _d.c.destination_id == sa.bindparam("dest"),
-                _d.c.state == PENDING,
-                _d.c.next_attempt_at <= sa.bindparam("now"),
-                sa.exists().where(_dest.c.id == sa.bindparam("dest"), _dest.c.active.is_(True)),
-            )
-            .order_by(_d.c.next_attempt_at)
-            .limit(sa.bindparam("n"))
-            .scalar_subquery()
-        )
+# SQLite: each statement returns at most one row, the rows it found as one JSON array. The
+# driver releases the GIL around each step of a statement and waits for it again after, and
+# while the event loop is busy sending, each wait was up to a switch interval: a claim that
+# stepped through a row per delivery held SQLite's one write lock many times longer than
+# its work took. So the due ids are picked per destination (no LATERAL), leased in one
+# UPDATE, and read back with their events' stream bodies rendered by SQLite
+# (`store.stream_bodies`; `|| ''` makes each body a JSON string in the array, not an object).
+_SQLITE_DUE = """
+    SELECT json_group_array(id) FROM (
+        SELECT id FROM deliveries
+        WHERE destination_id = ? AND state = 'pending' AND next_attempt_at <= ?
+          AND EXISTS (SELECT 1 FROM streaming_destinations WHERE id = ? AND active)
+        ORDER BY next_attempt_at
+        LIMIT ?
     )
-    .values(
-        next_attempt_at=sa.bindparam("lease"),
-        lease_expires_at=sa.bindparam("lease"),
-        attempts=_d.c.attempts + 1,
-    )
-    .returning(_d.c.id, _d.c.event_id, _d.c.destination_id, _d.c.attempts, _d.c.created_at)
-)
-_SQLITE_CLAIMED_EVENTS = f"""
-    SELECT e.id, e.event_type, e.entity_type, {SQLITE_BODY}
-    FROM audit_events e WHERE e.id IN (SELECT value FROM json_each(?))
+"""
+_SQLITE_LEASE = """
+    UPDATE deliveries SET next_attempt_at = ?, lease_expires_at = ?, attempts = attempts + 1
+    WHERE id IN (SELECT value FROM json_each(?))
+"""
+_SQLITE_CLAIMED = f"""
+    SELECT json_group_array(json_array(
+        d.id, d.destination_id, d.attempts, d.created_at,
+        e.id, e.event_type, e.entity_type, {SQLITE_BODY} || ''))
+    FROM json_each(?) AS picked
+    JOIN deliveries d ON d.id = picked.value
+    JOIN audit_events e ON e.id = d.event_id
 """
 
 
@@ -338,36 +336,36 @@ async def claim(
             Claimed(r[0], r[1], r[2], r[3], EventRef(r[4], r[5], r[6]), r[7], r[1] in probes)
             for r in records
         ]
-    rows: list[sa.Row[Any]] = []
+    at, lease = sqlite_time(now), sqlite_time(lease_until)
+    ids: list[int] = []
     for destination_id, n in wanted.items():
-        rows.extend(
-            await conn.execute(
-                _SQLITE_CLAIM,
-                {"dest": destination_id, "now": now, "n": n, "lease": lease_until},
-            )
-        )
-    if not rows:
+        found = await conn.exec_driver_sql(_SQLITE_DUE, (destination_id, at, destination_id, n))
+        ids.extend(orjson.loads(found.scalar_one()))
+    if not ids:
         return []
-    wanted_events = orjson.dumps(sorted({r.event_id for r in rows})).decode()
-    found: Sequence[Any] = (
-        await conn.exec_driver_sql(_SQLITE_CLAIMED_EVENTS, (wanted_events,))
-    ).all()
-    events: dict[int, EventRef] = {}
-    bodies: dict[int, bytes] = {}
-    for event_id, event_type, entity_type, body in found:
-        events[event_id] = EventRef(event_id, event_type, entity_type)
-        bodies[event_id] = body.encode()
+    picked = orjson.dumps(ids).decode()
+    await conn.exec_driver_sql(_SQLITE_LEASE, (lease, lease, picked))
+    rows = orjson.loads((await conn.exec_driver_sql(_SQLITE_CLAIMED, (picked,))).scalar_one())
     return [
         Claimed(
-            r.id,
-            r.destination_id,
-            r.attempts,
-            as_utc(r.created_at),
-            events[r.event_id],
-            bodies[r.event_id],
-            r.destination_id in probes,
+            delivery_id,
+            destination_id,
+            attempts,
+            sqlite_moment(created_at),
+            EventRef(event_id, event_type, entity_type),
+            body.encode(),
+            destination_id in probes,
         )
-        for r in rows
+        for (
+            delivery_id,
+            destination_id,
+            attempts,
+            created_at,
+            event_id,
+            event_type,
+            entity_type,
+            body,
+        ) in rows
     ]
 
 
