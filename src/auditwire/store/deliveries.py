@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import orjson
@@ -313,6 +314,12 @@ _SQLITE_CLAIMED = f"""
 """
 
 
+# Each row's tuples made straight from its columns (tuple.__new__ is what a NamedTuple's
+# constructor calls, less its Python frame: two frames per delivery showed in profiles).
+_claimed = partial(tuple.__new__, Claimed)
+_event = partial(tuple.__new__, EventRef)
+
+
 async def claim(
     conn: AsyncConnection,
     wanted: dict[int, int],
@@ -333,7 +340,7 @@ async def claim(
             _PG_CLAIM, list(wanted), list(wanted.values()), now, lease_until
         )
         return [
-            Claimed(r[0], r[1], r[2], r[3], EventRef(r[4], r[5], r[6]), r[7], r[1] in probes)
+            _claimed((r[0], r[1], r[2], r[3], _event((r[4], r[5], r[6])), r[7], r[1] in probes))
             for r in records
         ]
     at, lease = sqlite_time(now), sqlite_time(lease_until)
@@ -347,14 +354,16 @@ async def claim(
     await conn.exec_driver_sql(_SQLITE_LEASE, (lease, lease, picked))
     rows = orjson.loads((await conn.exec_driver_sql(_SQLITE_CLAIMED, (picked,))).scalar_one())
     return [
-        Claimed(
-            delivery_id,
-            destination_id,
-            attempts,
-            sqlite_moment(created_at),
-            EventRef(event_id, event_type, entity_type),
-            body.encode(),
-            destination_id in probes,
+        _claimed(
+            (
+                delivery_id,
+                destination_id,
+                attempts,
+                sqlite_moment(created_at),
+                _event((event_id, event_type, entity_type)),
+                body.encode(),
+                destination_id in probes,
+            )
         )
         for (
             delivery_id,
