@@ -275,10 +275,48 @@ async def open_aiosonic() -> tuple[Post, Callable[[], Awaitable[None]]]:
     return post, close
 
 
+async def open_wire() -> tuple[Post, Callable[[], Awaitable[None]]]:
+    """auditwire's own client (`streaming/sinks/_wire.py`, llhttp through httptools) with
+    every header encoded per request from the dict, as a general client would: the sink
+    itself encodes the headers that are the same for each event once per destination."""
+    from yarl import URL
+
+    from auditwire.streaming.sinks._wire import Origin, WireClient
+
+    client = WireClient(
+        timeout=TIMEOUT,
+        total=TOTAL,
+        connections=256,
+        keepalive=30.0,
+        body_limit=BODY_LIMIT,
+        guarded=False,
+    )
+    await client.start()
+    origins: dict[str, tuple[Origin, str]] = {}
+
+    async def post(url: str, body: bytes, headers: dict[str, str]) -> int:
+        known = origins.get(url)
+        if known is None:
+            parsed = URL(url)
+            origin = Origin(parsed.raw_host or "", parsed.port or 80, parsed.scheme == "https")
+            line = (
+                f"POST {parsed.raw_path_qs} HTTP/1.1\r\nHost: {parsed.host_port_subcomponent}\r\n"
+            )
+            known = origins[url] = (origin, line)
+        origin, line = known
+        head = line + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        payload = f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body
+        status, _ = await client.post(origin, payload)
+        return status
+
+    return post, client.close
+
+
 CANDIDATES: dict[str, Candidate] = {
     c.name: c
     for c in (
         Candidate("aiohttp", "aiohttp", open_aiohttp),
+        Candidate("wire", "httptools", open_wire),
         Candidate("aiohttp-lean", "aiohttp", open_aiohttp_lean),
         Candidate("pyreqwest", "pyreqwest", open_pyreqwest),
         Candidate("pyqwest", "pyqwest", open_pyqwest),

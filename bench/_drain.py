@@ -4,7 +4,8 @@ to the same nginx: the `bench/delivery.py` section that holds issue 12's figures
     .venv/bin/python bench/delivery.py --drain [--quick] [--only sqlite|postgresql]
 
 In one run, for each backend:
-  1. the bare loop: aiohttp, 16 in flight, the same bodies and the same headers auditwire
+  1. the bare loops: aiohttp, and auditwire's own client (`streaming/sinks/_wire.py`, the
+     per-event sink's), each 16 in flight, the same bodies and the same headers auditwire
      sends (the signature computed beforehand, untimed), to the same nginx;
   2. drain: a backlog of replayed deliveries (events recorded with no destination, then
      replayed to a new HTTP destination), drained by a worker in this process (the
@@ -14,7 +15,8 @@ In one run, for each backend:
   3. end to end: events recorded in batches of 100 (as the ingestion API commits them) to
      all delivered, with the worker in the recording process, and (PostgreSQL) with
      `auditwire worker` processes;
-each as a ratio to a bare loop measured just before it.
+each as a ratio to the bare aiohttp loop measured just before it (the own client's bare loop
+too).
 """
 
 from __future__ import annotations
@@ -87,6 +89,45 @@ async def bare_with_cpu(
     cpu = time.process_time()
     rate = await bare_loop(url, bodies, headers)
     return rate, (time.process_time() - cpu) / len(bodies)
+
+
+async def bare_wire_loop(url: str, bodies: list[bytes], headers: list[dict[str, str]]) -> float:
+    """Requests/s of a bare POST loop of auditwire's own client, CONCURRENCY in flight, each
+    request's headers encoded from its dict (the sink encodes its constant ones once)."""
+    from yarl import URL
+
+    from auditwire.streaming.sinks._wire import Origin, WireClient
+
+    parsed = URL(url)
+    origin = Origin(parsed.raw_host or "", parsed.port or 80, parsed.scheme == "https")
+    line = f"POST {parsed.raw_path_qs} HTTP/1.1\r\nHost: {parsed.host_port_subcomponent}\r\n"
+    client = WireClient(
+        timeout=8.0,
+        total=24.0,
+        connections=CONCURRENCY,
+        keepalive=30.0,
+        body_limit=64 * 1024,
+        guarded=False,
+    )
+    await client.start()
+    count = len(bodies)
+    next_n = 0
+
+    async def loop() -> None:
+        nonlocal next_n
+        while next_n < count:
+            n = next_n
+            next_n += 1
+            head = line + "".join(f"{k}: {v}\r\n" for k, v in headers[n].items())
+            body = bodies[n]
+            await client.post(origin, f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
+
+    try:
+        started = time.perf_counter()
+        await asyncio.gather(*(loop() for _ in range(CONCURRENCY)))
+        return count / (time.perf_counter() - started)
+    finally:
+        await client.close()
 
 
 def bare_payloads(b: Any, count: int) -> tuple[list[bytes], list[dict[str, str]]]:
@@ -225,9 +266,16 @@ async def section(b: Any, kinds: list[str], workdir: Path, sizes: DrainSizes) ->
         url = nginx.url()
         bodies, headers = bare_payloads(b, sizes.bare)
         await bare_loop(url, bodies[:2000], headers[:2000])  # warm-up, untimed
+        await bare_wire_loop(url, bodies[:2000], headers[:2000])
 
         async def near() -> tuple[float, float]:
-            return await bare_with_cpu(url, bodies, headers)
+            aiohttp_rate, aiohttp_cpu = await bare_with_cpu(url, bodies, headers)
+            wire_rate = await bare_wire_loop(url, bodies, headers)
+            print(
+                f"bare loops to nginx: aiohttp {aiohttp_rate:,.0f} req/s; auditwire's own "
+                f"client {wire_rate:,.0f} req/s = {wire_rate / aiohttp_rate:.2f}"
+            )
+            return aiohttp_rate, aiohttp_cpu
 
         for kind in kinds:
             await _kind(b, kind, workdir, url, sizes, near)

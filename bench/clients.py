@@ -133,7 +133,7 @@ def python_receiver() -> Iterator[str]:
 def auditwire_requests(count: int) -> list[tuple[bytes, dict[str, str]]]:
     """The bodies and headers of `count` deliveries, as auditwire's sender builds them."""
     from auditwire.domain.signing import new_signing_secret, sign, signing_key
-    from auditwire.streaming.destinations import EVENT_TYPE_HEADER, TOKEN_HEADER, USER_AGENT
+    from auditwire.streaming.sinks.http import EVENT_TYPE_HEADER, TOKEN_HEADER, USER_AGENT
     from delivery import event, stored
 
     key = signing_key(new_signing_secret())
@@ -297,10 +297,10 @@ def main() -> None:
         measured = child(arguments.child, arguments.url, arguments.count, not arguments.no_close)
         try:  # the loop auditwire serves on
             import uvloop
-
-            result = uvloop.run(measured)
         except ImportError:
             result = asyncio.run(measured)
+        else:
+            result = uvloop.run(measured)
         print(json.dumps(result), flush=True)
         return
 

@@ -5,7 +5,7 @@ import socket
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from auditwire.streaming.guard import BlockedAddress, GuardedResolver, literal_block
+from auditwire.streaming.guard import BlockedAddress, GuardedResolver, literal_block, resolved_block
 
 
 class FixedResolver(AbstractResolver):
@@ -46,3 +46,11 @@ def test_ip_literals_of_local_addresses_are_refused(host: str) -> None:
 def test_public_literals_and_names_are_left_to_resolution() -> None:
     assert literal_block("93.184.215.14") is None
     assert literal_block("example.com") is None
+
+
+def test_resolved_addresses_are_refused_when_any_is_blocked() -> None:
+    assert resolved_block(["93.184.215.14", "2606:2800:21f:cb07::1"]) is None
+    assert resolved_block(["93.184.215.14", "fe80::1%eth0"]) == (
+        "Destination url is blocked: requests to link-local addresses are not allowed"
+    )
+    assert resolved_block(["not an address"]) == "Destination url is blocked: unparsable address"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Iterable
 
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
@@ -29,6 +30,20 @@ def literal_block(host: str | None) -> str | None:
     return BLOCKED_PREFIX + reason if reason else None
 
 
+def resolved_block(addresses: Iterable[str]) -> str | None:
+    """Why a name resolving to `addresses` is refused: when ANY of them is blocked (a name
+    that resolves to one public and one private address is not safe to use)."""
+    for host in addresses:
+        try:
+            address = ipaddress.ip_address(host.split("%", 1)[0])
+        except ValueError:
+            return BLOCKED_PREFIX + "unparsable address"
+        reason = blocked_reason(address)
+        if reason is not None:
+            return BLOCKED_PREFIX + reason
+    return None
+
+
 class GuardedResolver(AbstractResolver):
     """Resolves like aiohttp's default resolver, then refuses if ANY address is blocked:
     a name that resolves to one public and one private address is not safe to use."""
@@ -40,14 +55,9 @@ class GuardedResolver(AbstractResolver):
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
         results = await self._inner.resolve(host, port, family)
-        for result in results:
-            try:
-                address = ipaddress.ip_address(result["host"].split("%", 1)[0])
-            except ValueError:
-                raise BlockedAddress(BLOCKED_PREFIX + "unparsable address") from None
-            reason = blocked_reason(address)
-            if reason is not None:
-                raise BlockedAddress(f"{BLOCKED_PREFIX}{reason} ({host})")
+        blocked = resolved_block(result["host"] for result in results)
+        if blocked is not None:
+            raise BlockedAddress(f"{blocked} ({host})")
         return results
 
     async def close(self) -> None:
