@@ -88,6 +88,15 @@ async def bare_loop(url: str, bodies: list[bytes], headers: list[dict[str, str]]
         return count / (time.perf_counter() - started)
 
 
+async def bare_with_cpu(
+    url: str, bodies: list[bytes], headers: list[dict[str, str]]
+) -> tuple[float, float]:
+    """The bare loop's requests/s and this process's CPU seconds per request."""
+    cpu = time.process_time()
+    rate = await bare_loop(url, bodies, headers)
+    return rate, (time.process_time() - cpu) / len(bodies)
+
+
 async def bare_wire_loop(url: str, bodies: list[bytes], headers: list[dict[str, str]]) -> float:
     """Requests/s of a bare POST loop of auditwire's own client, CONCURRENCY in flight, each
     request's headers encoded from its dict (the sink encodes its constant ones once)."""
@@ -325,14 +334,14 @@ async def section(b: Any, kinds: list[str], workdir: Path, sizes: DrainSizes) ->
         await bare_loop(url, bodies[:2000], headers[:2000])  # warm-up, untimed
         await bare_wire_loop(url, bodies[:2000], headers[:2000])
 
-        async def near() -> float:
-            aiohttp_rate = await bare_loop(url, bodies, headers)
+        async def near() -> tuple[float, float]:
+            aiohttp_rate, aiohttp_cpu = await bare_with_cpu(url, bodies, headers)
             wire_rate = await bare_wire_loop(url, bodies, headers)
             print(
                 f"bare loops to nginx: aiohttp {aiohttp_rate:,.0f} req/s; auditwire's own "
                 f"client {wire_rate:,.0f} req/s = {wire_rate / aiohttp_rate:.2f}"
             )
-            return aiohttp_rate
+            return aiohttp_rate, aiohttp_cpu
 
         for kind in kinds:
             await _kind(b, kind, workdir, url, sizes, near)
@@ -345,11 +354,12 @@ async def _kind(
     for where, measure in drains.items():
         ratios: list[float] = []
         for _ in range(sizes.rounds):
-            bare = await near()
+            bare, bare_cpu = await near()
             got = await measure(b, kind, workdir, url, sizes.drain)
             ratios.append(got.rate / bare)
             print(
-                f"{kind}: bare aiohttp loop to nginx {bare:,.0f} req/s; drain of "
+                f"{kind}: bare aiohttp loop to nginx {bare:,.0f} req/s, {bare_cpu * 1e6:.0f} µs "
+                f"CPU per request; drain of "
                 f"{sizes.drain:,} replayed deliveries, {where}: {got.rate:,.0f} /s = "
                 f"{got.rate / bare:.2f}; CPU {got.cpu * 1e6:.0f} µs per delivery; event-loop "
                 f"thread busy {got.busy:.0%}"
@@ -361,7 +371,7 @@ async def _kind(
     for shape, processes in shapes.items():
         ratios = []
         for _ in range(sizes.rounds):
-            bare = await near()
+            bare, _cpu = await near()
             rate = await end_to_end(b, kind, workdir, url, sizes.e2e, processes)
             ratios.append(rate / bare)
             print(

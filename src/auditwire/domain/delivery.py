@@ -7,22 +7,45 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from auditwire.domain.delivery_log import AttemptRecord
 from auditwire.domain.events import AuditEvent, streamed
 from auditwire.domain.retry import Circuit, Gate
 
 
-@dataclass(frozen=True, slots=True)
-class Claimed:
-    """A leased delivery with the event it carries."""
+class OneEvent(Protocol):
+    """What a per-event sink reads of the event it sends, besides its stream body: an
+    `AuditEvent` is one, and so is the `EventRef` a claim returns."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def event_type(self) -> str: ...
+    @property
+    def entity_type(self) -> str: ...
+
+
+class EventRef(NamedTuple):
+    """The event of a claimed per-event delivery as the claim returns it: the fields a sink
+    reads (its stream body is the delivery's `body`, rendered by the database)."""
+
+    id: int
+    event_type: str
+    entity_type: str
+
+
+class Claimed(NamedTuple):
+    """A leased per-event delivery with its event and the event's stream body. A tuple made
+    straight from the claim's rows (no `AuditEvent` built, no body encoded in Python: that
+    was most of what claiming cost per delivery)."""
 
     delivery_id: int
     destination_id: int
     attempts: int  # including this one
     created_at: datetime
-    event: AuditEvent
+    event: OneEvent
+    body: bytes = b""  # the event as GitLab streams it (`event.stream_body()`)
     probe: bool = False
 
 

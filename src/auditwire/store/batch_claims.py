@@ -16,8 +16,8 @@ NULLs and timestamps with microseconds.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from functools import lru_cache, partial
+from datetime import datetime
+from functools import partial
 from typing import Any
 
 import orjson
@@ -25,28 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auditwire.domain.delivery import Leased
 from auditwire.store.database import driver_connection
-from auditwire.store.events import TARGET_ID_DIGITS, sqlite_time
-
-
-def _pg_text(column: str) -> str:
-    """A text column as a JSON string, or null."""
-    return f"COALESCE(to_json({column})::text, 'null')"
-
-
-# GitLab's streaming payload, keys in `AuditEvent.stream_payload`'s order. target_id is
-# stored as text and streamed as a number when it is one (`store.events._target_id`).
-_PG_BODY = f"""convert_to(concat(
-    '{{"id":', e.id, ',"author_id":', e.author_id, ',"entity_id":', e.entity_id,
-    ',"entity_type":', to_json(e.entity_type), ',"details":', e.details,
-    ',"ip_address":', {_pg_text("e.ip_address")}, ',"author_name":', to_json(e.author_name),
-    ',"entity_path":', to_json(e.entity_path),
-    ',"target_details":', {_pg_text("e.target_details")},
-    ',"created_at":"', to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-    '","target_type":', {_pg_text("e.target_type")},
-    ',"target_id":', CASE
-        WHEN e.target_id ~ '^-?[0-9]{{1,{TARGET_ID_DIGITS}}}$' THEN e.target_id::bigint::text
-        ELSE {_pg_text("e.target_id")} END,
-    ',"event_type":', to_json(e.event_type), '}}'), 'UTF8')"""
+from auditwire.store.events import sqlite_time
+from auditwire.store.stream_bodies import PG_BODY as _PG_BODY
+from auditwire.store.stream_bodies import SQLITE_BODY as _SQLITE_BODY
+from auditwire.store.stream_bodies import sqlite_moment as _sqlite_moment
 
 # The columns in `Leased`'s order, so that each row becomes one with `Leased._make`.
 # The picked ids go to the UPDATE as an array, which it finds through the primary key: as a
@@ -74,24 +56,6 @@ _PG_CLAIM = f"""
     FROM claimed c JOIN audit_events e ON e.id = c.event_id
 """
 
-# SQLite stores timestamps as UTC text, `2024-01-31 12:00:00.123456` (`sqlite_time`); its
-# date functions round fractions of a second, so they are cut off as text instead.
-_SQLITE_DIGITS = (
-    "(({0} GLOB '[0-9]*' OR {0} GLOB '-[0-9]*') AND NOT substr({0}, 2) GLOB '*[^0-9]*'"
-    f" AND length(ltrim({{0}}, '-')) <= {TARGET_ID_DIGITS})"
-)
-_SQLITE_TARGET_ID = (
-    f"CASE WHEN {_SQLITE_DIGITS.format('e.target_id')} "
-    "THEN CAST(e.target_id AS INTEGER) ELSE e.target_id END"
-)
-_SQLITE_BODY = f"""json_object(
-    'id', e.id, 'author_id', e.author_id, 'entity_id', e.entity_id,
-    'entity_type', e.entity_type, 'details', json(e.details), 'ip_address', e.ip_address,
-    'author_name', e.author_name, 'entity_path', e.entity_path,
-    'target_details', e.target_details,
-    'created_at', substr(e.created_at, 1, 10) || 'T' || substr(e.created_at, 12, 12) || 'Z',
-    'target_type', e.target_type, 'target_id', {_SQLITE_TARGET_ID},
-    'event_type', e.event_type)"""
 _SQLITE_LEASE = """
     UPDATE deliveries
     SET lease_expires_at = ?1, attempts = attempts + 1
@@ -141,8 +105,3 @@ async def claim_batch(
 # A row's columns are Leased's fields: made straight from the record (tuple.__new__ is what
 # Leased._make calls, less its Python frame, which a thousand rows a claim made visible).
 _leased = partial(tuple.__new__, Leased)
-
-
-@lru_cache(maxsize=4096)  # deliveries recorded in one transaction share their creation
-def _sqlite_moment(stored: str) -> datetime:
-    return datetime.fromisoformat(stored).replace(tzinfo=UTC)

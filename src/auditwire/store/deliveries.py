@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import orjson
@@ -26,6 +27,7 @@ from auditwire.domain.delivery import (
     BatchResult,
     Claimed,
     Deactivated,
+    EventRef,
     Result,
     Settle,
     Settled,
@@ -36,14 +38,8 @@ from auditwire.domain.retry import Circuit, CircuitPolicy, CircuitState
 from auditwire.domain.routing import Route, fan_out
 from auditwire.store.attempts import insert_attempts
 from auditwire.store.database import Store, driver_connection
-from auditwire.store.events import (
-    event_from_mapping,
-    event_from_row,
-    insert_events,
-    sqlite_time,
-)
+from auditwire.store.events import insert_events, sqlite_time
 from auditwire.store.schema import (
-    audit_events,
     deliveries,
     namespaces,
     streaming_destinations,
@@ -51,6 +47,7 @@ from auditwire.store.schema import (
     streaming_headers,
     streaming_namespace_filters,
 )
+from auditwire.store.stream_bodies import PG_BODY, SQLITE_BODY, sqlite_moment
 
 NOTIFY_CHANNEL = "auditwire_deliveries"
 PENDING = "pending"
@@ -67,7 +64,8 @@ _dest = streaming_destinations
 # PostgreSQL spent running them.
 # The picked ids go to the UPDATE as an array, found through the primary key: joined as a CTE,
 # PostgreSQL hashed the whole backlog on every claim (as in store/batch_claims.py).
-_PG_CLAIM = """
+# Each row comes with its event's stream body rendered by the database (`store.stream_bodies`).
+_PG_CLAIM = f"""
     WITH wanted AS (
         SELECT w.destination_id, w.n
         FROM unnest($1::bigint[], $2::int[]) AS w(destination_id, n)
@@ -89,9 +87,8 @@ _PG_CLAIM = """
         RETURNING deliveries.id, deliveries.event_id, deliveries.destination_id,
                   deliveries.attempts, deliveries.created_at
     )
-    SELECT claimed.id AS delivery_id, claimed.destination_id AS delivery_destination_id,
-           claimed.attempts AS delivery_attempts, claimed.created_at AS delivery_created_at,
-           e.*
+    SELECT claimed.id, claimed.destination_id, claimed.attempts, claimed.created_at,
+           e.id, e.event_type, e.entity_type, {PG_BODY}
     FROM claimed JOIN audit_events e ON e.id = claimed.event_id
 """
 _PG_DELETE_DELIVERED = "DELETE FROM deliveries WHERE id = ANY($1::bigint[])"
@@ -290,30 +287,41 @@ def _circuit(state: str, failures: int, open_until: datetime | None) -> Circuit:
 # Claims -------------------------------------------------------------------------------------
 
 _d = deliveries
-# SQLite claims one destination per statement (no LATERAL); built once for the compiled cache.
-_SQLITE_CLAIM = (
-    _d.update()
-    .where(
-        _d.c.id.in_(
-            sa.select(_d.c.id)
-            .where(
-                _d.c.destination_id == sa.bindparam("dest"),
-                _d.c.state == PENDING,
-                _d.c.next_attempt_at <= sa.bindparam("now"),
-                sa.or_(
-                    _d.c.lease_expires_at.is_(None), _d.c.lease_expires_at <= sa.bindparam("now")
-                ),
-                sa.exists().where(_dest.c.id == sa.bindparam("dest"), _dest.c.active.is_(True)),
-            )
-            .order_by(_d.c.next_attempt_at)
-            .limit(sa.bindparam("n"))
-            .scalar_subquery()
-        )
+# SQLite: each statement returns at most one row, the rows it found as one JSON array. The
+# driver releases the GIL around each step of a statement and waits for it again after, and
+# while the event loop is busy sending, each wait was up to a switch interval: a claim that
+# stepped through a row per delivery held SQLite's one write lock many times longer than
+# its work took. So the due ids are picked per destination (no LATERAL), leased in one
+# UPDATE, and read back with their events' stream bodies rendered by SQLite
+# (`store.stream_bodies`; `|| ''` makes each body a JSON string in the array, not an object).
+_SQLITE_DUE = """
+    SELECT json_group_array(id) FROM (
+        SELECT id FROM deliveries
+        WHERE destination_id = ?1 AND state = 'pending' AND next_attempt_at <= ?2
+          AND (lease_expires_at IS NULL OR lease_expires_at <= ?2)
+          AND EXISTS (SELECT 1 FROM streaming_destinations WHERE id = ?1 AND active)
+        ORDER BY next_attempt_at
+        LIMIT ?3
     )
-    .values(lease_expires_at=sa.bindparam("lease"), attempts=_d.c.attempts + 1)
-    .returning(_d.c.id, _d.c.event_id, _d.c.destination_id, _d.c.attempts, _d.c.created_at)
-)
-_EVENTS = sa.select(audit_events).where(audit_events.c.id.in_(sa.bindparam("ids", expanding=True)))
+"""
+_SQLITE_LEASE = """
+    UPDATE deliveries SET lease_expires_at = ?, attempts = attempts + 1
+    WHERE id IN (SELECT value FROM json_each(?))
+"""
+_SQLITE_CLAIMED = f"""
+    SELECT json_group_array(json_array(
+        d.id, d.destination_id, d.attempts, d.created_at,
+        e.id, e.event_type, e.entity_type, {SQLITE_BODY} || ''))
+    FROM json_each(?) AS picked
+    JOIN deliveries d ON d.id = picked.value
+    JOIN audit_events e ON e.id = d.event_id
+"""
+
+
+# Each row's tuples made straight from its columns (tuple.__new__ is what a NamedTuple's
+# constructor calls, less its Python frame: two frames per delivery showed in profiles).
+_claimed = partial(tuple.__new__, Claimed)
+_event = partial(tuple.__new__, EventRef)
 
 
 async def claim(
@@ -324,55 +332,53 @@ async def claim(
     *,
     probes: frozenset[int] = frozenset(),
 ) -> list[Claimed]:
-    """Lease up to `wanted[destination_id]` due deliveries of each active destination."""
+    """Lease up to `wanted[destination_id]` due deliveries of each active destination, each
+    with its event's stream body as the database renders it."""
     wanted = {d: n for d, n in wanted.items() if n > 0}
     if not wanted:
         return []
     if conn.dialect.name == "postgresql":
-        # One round trip: claim and read the events in the same statement.
+        # One round trip: claim, read the events and render their bodies in one statement.
         driver = await driver_connection(conn)
         records = await driver.fetch(
             _PG_CLAIM, list(wanted), list(wanted.values()), now, lease_until
         )
-        events: dict[int, AuditEvent] = {}
-        claimed = []
-        for m in records:
-            event = events.get(m["id"])
-            if event is None:
-                event = events[m["id"]] = event_from_mapping(m)
-            claimed.append(
-                Claimed(
-                    delivery_id=m["delivery_id"],
-                    destination_id=m["delivery_destination_id"],
-                    attempts=m["delivery_attempts"],
-                    created_at=as_utc(m["delivery_created_at"]),
-                    event=event,
-                    probe=m["delivery_destination_id"] in probes,
-                )
-            )
-        return claimed
-    rows: list[sa.Row[Any]] = []
+        return [
+            _claimed((r[0], r[1], r[2], r[3], _event((r[4], r[5], r[6])), r[7], r[1] in probes))
+            for r in records
+        ]
+    at, lease = sqlite_time(now), sqlite_time(lease_until)
+    ids: list[int] = []
     for destination_id, n in wanted.items():
-        rows.extend(
-            await conn.execute(
-                _SQLITE_CLAIM,
-                {"dest": destination_id, "now": now, "n": n, "lease": lease_until},
+        found = await conn.exec_driver_sql(_SQLITE_DUE, (destination_id, at, n))
+        ids.extend(orjson.loads(found.scalar_one()))
+    if not ids:
+        return []
+    picked = orjson.dumps(ids).decode()
+    await conn.exec_driver_sql(_SQLITE_LEASE, (lease, picked))
+    rows = orjson.loads((await conn.exec_driver_sql(_SQLITE_CLAIMED, (picked,))).scalar_one())
+    return [
+        _claimed(
+            (
+                delivery_id,
+                destination_id,
+                attempts,
+                sqlite_moment(created_at),
+                _event((event_id, event_type, entity_type)),
+                body.encode(),
+                destination_id in probes,
             )
         )
-    if not rows:
-        return []
-    event_ids = list({r.event_id for r in rows})
-    by_id = {e.id: e for e in map(event_from_row, await conn.execute(_EVENTS, {"ids": event_ids}))}
-    return [
-        Claimed(
-            delivery_id=r.id,
-            destination_id=r.destination_id,
-            attempts=r.attempts,
-            created_at=as_utc(r.created_at),
-            event=by_id[r.event_id],
-            probe=r.destination_id in probes,
-        )
-        for r in rows
+        for (
+            delivery_id,
+            destination_id,
+            attempts,
+            created_at,
+            event_id,
+            event_type,
+            entity_type,
+            body,
+        ) in rows
     ]
 
 
@@ -407,7 +413,7 @@ async def close_circuit(conn: AsyncConnection, destination_id: int) -> None:
 
 
 # The statements of every settle, built once for SQLAlchemy's compiled cache.
-_DELETE_DELIVERED = _d.delete().where(_d.c.id.in_(sa.bindparam("ids", expanding=True)))
+_SQLITE_DELETE_DELIVERED = "DELETE FROM deliveries WHERE id IN (SELECT value FROM json_each(?))"
 _STILL_HEALTHY = (
     _dest.update()
     .where(
@@ -433,7 +439,7 @@ async def record_outcomes(
         if postgresql:
             await (await driver_connection(conn)).execute(_PG_DELETE_DELIVERED, ids)
         else:
-            await conn.execute(_DELETE_DELIVERED, {"ids": ids})
+            await conn.exec_driver_sql(_SQLITE_DELETE_DELIVERED, (orjson.dumps(ids).decode(),))
     reschedule = d.update().where(d.c.id == sa.bindparam("b_id"))
     if retry := by_kind.get(Settle.RETRY):
         await conn.execute(
@@ -475,7 +481,6 @@ async def record_outcomes(
     return Settled(deactivated, circuits)
 
 
-_SQLITE_DELETE_IDS = "DELETE FROM deliveries WHERE id IN (SELECT value FROM json_each(?))"
 _PG_RETRY_IDS = """
     UPDATE deliveries SET next_attempt_at = $2, lease_expires_at = NULL, last_error = $3
     WHERE id = ANY($1::bigint[])
@@ -522,7 +527,7 @@ async def record_batch(
             match group.settle:
                 case Settle.DELIVERED:  # ids as one JSON parameter: no IN list of 1,000 built
                     chosen_ids = orjson.dumps(group.delivery_ids).decode()
-                    await conn.exec_driver_sql(_SQLITE_DELETE_IDS, (chosen_ids,))
+                    await conn.exec_driver_sql(_SQLITE_DELETE_DELIVERED, (chosen_ids,))
                     continue
                 case Settle.RETRY:
                     values: dict[str, Any] = {

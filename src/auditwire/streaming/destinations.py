@@ -11,8 +11,8 @@ from typing import Any, ClassVar
 
 from auditwire.crypto import SecretBox
 from auditwire.domain.batch_rules import ALWAYS_BATCHED, batched
-from auditwire.domain.delivery import StoredDestination
-from auditwire.domain.events import AuditEvent, StreamedEvent, epoch_ms
+from auditwire.domain.delivery import OneEvent, StoredDestination
+from auditwire.domain.events import AuditEvent, StreamedEvent, epoch_ms, utcnow
 from auditwire.domain.retry import Circuit
 from auditwire.errors import StorageError
 from auditwire.streaming.sinks import SinkSet
@@ -59,8 +59,11 @@ class BatchOfOne:
     async def close(self) -> None:
         await self.batch.close()
 
-    async def send(self, target: Any, event: AuditEvent, body: bytes) -> Answer:
-        one = StreamedEvent(event.id, event.event_type, epoch_ms(event.created_at), body)
+    async def send(self, target: Any, event: OneEvent, body: bytes) -> Answer:
+        # The test event is an AuditEvent; a claimed delivery of a batched destination goes
+        # through its lane (`streaming.batches`) and never here, so its time is a fallback.
+        moment = event.created_at if isinstance(event, AuditEvent) else utcnow()
+        one = StreamedEvent(event.id, event.event_type, epoch_ms(moment), body)
         answer = await self.batch.send_batch(target, [one])
         return answer.answer_for(0)
 

@@ -168,8 +168,11 @@ class InMemoryDeliveryManager:
                 wanted[destination_id] = 1
         claimed: list[Claimed] = []
         for destination_id, n in wanted.items():
+            probe = destination_id in taken
             claimed.extend(
-                self._claim(destination_id, n, now, lease_until, destination_id in taken)
+                Claimed(d.id, destination_id, d.attempts, d.created_at, d.event, body, probe)
+                for d in self._claim(destination_id, n, now, lease_until)
+                for body in (d.event.stream_body(),)
             )
         for destination_id in taken - {c.destination_id for c in claimed}:
             self._set_circuit(destination_id, Circuit())
@@ -189,12 +192,12 @@ class InMemoryDeliveryManager:
         if probe:
             if not self._take_probe(destination_id, now, lease_until):
                 return []
-            claimed = self._claim(destination_id, 1, now, lease_until, True)
+            claimed = self._claim(destination_id, 1, now, lease_until)
             if not claimed:
                 self._set_circuit(destination_id, Circuit())
         else:
-            claimed = self._claim(destination_id, n, now, lease_until, False)
-        return [Leased.of(c.delivery_id, c.attempts, c.created_at, c.event) for c in claimed]
+            claimed = self._claim(destination_id, n, now, lease_until)
+        return [Leased.of(d.id, d.attempts, d.created_at, d.event) for d in claimed]
 
     async def settle_batch(
         self, batch: BatchResult, now: datetime, policy: CircuitPolicy
@@ -217,8 +220,9 @@ class InMemoryDeliveryManager:
     # Helpers -------------------------------------------------------------------------------
 
     def _claim(
-        self, destination_id: int, n: int, now: datetime, lease_until: datetime, probe: bool
-    ) -> list[Claimed]:
+        self, destination_id: int, n: int, now: datetime, lease_until: datetime
+    ) -> list[MemoryDelivery]:
+        """Lease up to `n` due deliveries of an active destination, oldest due first."""
         destination = self.destinations.get(destination_id)
         if destination is None or not destination.stored.active or n <= 0:
             return []
@@ -231,14 +235,10 @@ class InMemoryDeliveryManager:
             key=lambda d: (d.next_attempt_at, d.id),
         )[:n]
         self._changed.set()
-        claimed = []
         for d in due:
             d.next_attempt_at, d.leased = lease_until, True
             d.attempts += 1
-            claimed.append(
-                Claimed(d.id, destination_id, d.attempts, d.created_at, d.event, probe=probe)
-            )
-        return claimed
+        return due
 
     def _settle_one(
         self,

@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import math
 from bisect import bisect_right
+from collections import Counter as Tally
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from prometheus_client import Counter, Histogram
 
@@ -50,60 +51,74 @@ def kind_of(config: DestinationConfig) -> DestinationKind:
     return DestinationKind.INSTANCE if config.group_id is None else DestinationKind.GROUP
 
 
-def attempted(
-    item: Claimed,
-    config: DestinationConfig,
-    answer: Answer,
-    result: Result,
-    started_at: datetime,
-    seconds: float,
-) -> Result:
-    """The result, its attempt record attached; counts the attempt, logs it when it failed."""
-    outcome = OUTCOMES.get(result.settle)
-    if outcome is None:  # released, not attempted
-        return result
-    duration_ms = max(0, round(seconds * 1000))
-    error = result.error if outcome is not AttemptOutcome.DELIVERED else None
-    # Stamped when the attempt ended: records are written in that order, so the log read
-    # newest first by id is also ordered by this time.
-    finished = started_at + timedelta(seconds=seconds)
-    record = AttemptRecord(
-        destination_id=item.destination_id,
-        event_id=item.event.id,
-        event_type=item.event.event_type,
-        attempted_at=finished,
-        duration_ms=duration_ms,
-        outcome=outcome,
-        status_code=answer.status,
-        error=error,
-    )
-    kind = kind_of(config)
-    counter, latency = _series(outcome, kind)
-    counter.inc()
-    if outcome is AttemptOutcome.DELIVERED:
-        # From the delivery's creation: the event's recording, or its replay or retry (an
-        # event's own created_at may be back-dated by its producer).
-        latency.observe(max(0.0, (finished - item.created_at).total_seconds()))
-    else:
-        log.warning(
-            "delivery attempt failed",
-            extra={
-                "destination_id": item.destination_id,
-                "destination_name": config.name,
-                "destination_kind": kind.value,
-                "event_id": item.event.id,
-                "event_type": item.event.event_type,
-                "attempt": item.attempts,
-                "status_code": answer.status,
-                "category": config.category,
-                "error": error,
-                "outcome": outcome.value,
-                "duration_ms": duration_ms,
-                "next_attempt_at": result.at.isoformat() if result.at else None,
-            },
+# One per-event attempt as the worker notes it when its answer comes: the delivery, its
+# destination, the answer, the judged outcome, and the event loop's time at start and end.
+Attempt = tuple[Claimed, DestinationConfig, Answer, Result, float, float]
+
+
+def attempts_made(attempts: Sequence[Attempt], loop_now: float, now: datetime) -> None:
+    """Attach each attempt's record to its result, count the attempts per outcome and kind,
+    observe the delivered ones' latencies, and log each failed one: for all the attempts of a
+    settle at once. `now` is the wall-clock time at the event loop's time `loop_now`: each
+    attempt is stamped when it ended, by the loop's clock (records are written in that
+    order, so the log read newest first by id is also ordered by this time)."""
+    epoch = now.timestamp() - loop_now  # the wall-clock time, in epoch seconds, at loop time 0
+    counts: Tally[tuple[AttemptOutcome, DestinationKind]] = Tally()
+    latencies: dict[DestinationKind, list[float]] = {}
+    kinds: dict[int, DestinationKind] = {}  # by destination id, looked up once each
+    for item, config, answer, result, started, ended in attempts:
+        outcome = OUTCOMES.get(result.settle)
+        if outcome is None:  # released, not attempted
+            continue
+        seconds = ended - started
+        duration_ms = max(0, round(seconds * 1000))
+        finished = epoch + ended
+        event = item.event
+        kind = kinds.get(config.id)
+        if kind is None:
+            kind = kinds[config.id] = kind_of(config)
+        counts[outcome, kind] += 1
+        error = None
+        if outcome is AttemptOutcome.DELIVERED:
+            # From the delivery's creation: the event's recording, or its replay or retry (an
+            # event's own created_at may be back-dated by its producer).
+            amounts = latencies.get(kind)
+            if amounts is None:
+                amounts = latencies[kind] = []
+            amounts.append(finished - item.created_at.timestamp())
+        else:
+            error = result.error
+            log.warning(
+                "delivery attempt failed",
+                extra={
+                    "destination_id": item.destination_id,
+                    "destination_name": config.name,
+                    "destination_kind": kind.value,
+                    "event_id": event.id,
+                    "event_type": event.event_type,
+                    "attempt": item.attempts,
+                    "status_code": answer.status,
+                    "category": config.category,
+                    "error": error,
+                    "outcome": outcome.value,
+                    "duration_ms": duration_ms,
+                    "next_attempt_at": result.at.isoformat() if result.at else None,
+                },
+            )
+        result.attempt = AttemptRecord(
+            destination_id=item.destination_id,
+            event_id=event.id,
+            event_type=event.event_type,
+            attempted_at=datetime.fromtimestamp(finished, UTC),
+            duration_ms=duration_ms,
+            outcome=outcome,
+            status_code=answer.status,
+            error=error,
         )
-    result.attempt = record
-    return result
+    for (outcome, kind), count in counts.items():
+        _series(outcome, kind)[0].inc(count)
+    for kind, amounts in latencies.items():
+        observe_all(_series(AttemptOutcome.DELIVERED, kind)[1], amounts)
 
 
 def batch_attempted(

@@ -3,7 +3,7 @@ outcome so that one statement settles each group (`judge_batch`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from auditwire.domain.delivery import BatchResult, Claimed, Leased, Result, Settle, SettleGroup
@@ -24,6 +24,18 @@ def judge(claimed: Claimed, answer: Answer, now: datetime, policy: RetryPolicy) 
         now,
         policy,
     )
+
+
+def judge_now(
+    claimed: Claimed, answer: Answer, clock: Callable[[], datetime], policy: RetryPolicy
+) -> Result:
+    """`judge` at `clock()`, read only when the time matters: a delivered attempt's outcome
+    does not depend on it (the worker's hot path reads no clock per delivery)."""
+    if answer.verdict is Verdict.DELIVERED:
+        return Result(
+            claimed.delivery_id, claimed.destination_id, Settle.DELIVERED, probe=claimed.probe
+        )
+    return judge(claimed, answer, clock(), policy)
 
 
 def _judged(

@@ -24,7 +24,7 @@ from auditwire.streaming.batches import BatchLane, LaneSettings
 from auditwire.streaming.destinations import DestinationCache, DestinationConfig
 from auditwire.streaming.manager import DeliveryManager
 from auditwire.streaming.prune import AttemptPruner
-from auditwire.streaming.settle import judge
+from auditwire.streaming.settle import judge, judge_now
 from auditwire.streaming.sinks import SinkSet, SinkSettings
 from auditwire.streaming.sinks.base import Answer, Verdict
 
@@ -79,8 +79,10 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         self._results_ready = asyncio.Event()
         self._results: list[Result] = []
+        # Attempts made since the last settle, their records and metrics made once per settle.
+        self._attempts: list[observe.Attempt] = []
         self._in_flight: defaultdict[int, int] = defaultdict(int)
-        self._queued: defaultdict[int, deque[tuple[Claimed, bytes, float]]] = defaultdict(deque)
+        self._queued: defaultdict[int, deque[tuple[Claimed, float]]] = defaultdict(deque)
         self._held = 0  # claimed deliveries in flight or queued here
         self._proven: set[int] = set()  # destinations that answered 2xx to this worker
         self._total_in_flight = 0
@@ -254,7 +256,7 @@ class DeliveryWorker:
         if not wanted and not probe_candidates:
             return False
         # Outcomes waiting to be written ride along: one transaction instead of two.
-        outcomes, self._results = self._results, []
+        outcomes = self._take_results()
         lease_until = now + timedelta(seconds=self._settings.delivery_lease)
         try:
             exchanged = await self._manager.exchange(
@@ -278,18 +280,14 @@ class DeliveryWorker:
             self._refresh_due = 0.0
         self.stats["claims"] += 1
         self.stats["claimed"] += len(claimed)
-        bodies: dict[int, bytes] = {}
         # A queued delivery must start while its lease still covers a whole attempt.
         lease = self._settings.delivery_lease
         start_by = asyncio.get_running_loop().time() + max(
             lease - self._settings.delivery_timeout, lease / 2
         )
-        for item in claimed:
-            body = bodies.get(item.event.id)
-            if body is None:
-                body = bodies[item.event.id] = item.event.stream_body()
-            self._queued[item.destination_id].append((item, body, start_by))
-            self._held += 1
+        for item in claimed:  # each with its stream body, rendered by the database
+            self._queued[item.destination_id].append((item, start_by))
+        self._held += len(claimed)
         for destination_id in got:
             self._pump(destination_id)
         return any(got[d] == n and d in self._cache.by_id for d, n in wanted.items()) and (
@@ -308,7 +306,7 @@ class DeliveryWorker:
     def _release_queued(self, destination_id: int) -> None:
         queue = self._queued.get(destination_id)
         while queue:
-            item, _body, _start_by = queue.popleft()
+            item, _start_by = queue.popleft()
             self._held -= 1
             self._results.append(Result(item.delivery_id, item.destination_id, Settle.RELEASE))
         self._results_ready.set()
@@ -320,7 +318,7 @@ class DeliveryWorker:
             self._sending.add(task)
             task.add_done_callback(self._sending.discard)
 
-    def _take(self, destination_id: int) -> tuple[Claimed, DestinationConfig | None, bytes] | None:
+    def _take(self, destination_id: int) -> tuple[Claimed, DestinationConfig | None] | None:
         """The next queued delivery of a destination that may start now, counted in flight;
         None when its budget or the global cap is full or nothing is queued."""
         queue = self._queued[destination_id]
@@ -330,7 +328,7 @@ class DeliveryWorker:
             and self._in_flight[destination_id] < self._per_destination
             and self._total_in_flight < cap
         ):
-            item, body, start_by = queue.popleft()
+            item, start_by = queue.popleft()
             if asyncio.get_running_loop().time() > start_by:  # too late: let it be claimed anew
                 self._held -= 1
                 self._results.append(Result(item.delivery_id, destination_id, Settle.RELEASE))
@@ -338,19 +336,42 @@ class DeliveryWorker:
                 continue
             self._in_flight[destination_id] += 1
             self._total_in_flight += 1
-            return item, self._cache.by_id.get(destination_id), body
+            return item, self._cache.by_id.get(destination_id)
         return None
 
     # Sending ----------------------------------------------------------------------------------
 
-    async def _run(self, item: Claimed, config: DestinationConfig | None, body: bytes) -> None:
+    async def _run(self, item: Claimed, config: DestinationConfig | None) -> None:
         """Deliver, then go on with the destination's next queued delivery while its budget
         allows: one task per run of deliveries rather than one per delivery (task creation
-        and scheduling showed in profiles of a draining worker)."""
+        and scheduling showed in profiles of a draining worker), and each delivery inline
+        rather than a coroutine of its own (every resumption of the send passed through one
+        more frame, which showed too)."""
         destination_id = item.destination_id
         cap = self._settings.delivery_concurrency
+        loop = asyncio.get_running_loop()
         while True:
-            await self._deliver(item, config, body)
+            result = Result(item.delivery_id, destination_id, Settle.RELEASE)
+            try:
+                if config is not None:  # None: created after our last refresh: next claim
+                    started = loop.time()
+                    answer = await config.sink.send(config.target, item.event, item.body)
+                    ended = loop.time()
+                    # The clock is read only for a failed attempt (to schedule its retry);
+                    # the attempt's record and metrics are made with the others' when they
+                    # are settled.
+                    result = judge_now(item, answer, utcnow, self._retry)
+                    self._attempts.append((item, config, answer, result, started, ended))
+            except Exception as error:  # a bug must not lose the delivery: retry it later
+                log.exception("delivering %s failed unexpectedly", item.delivery_id)
+                failed = Answer(Verdict.RETRY, detail=type(error).__name__)
+                result = judge(item, failed, utcnow(), self._retry)
+            finally:
+                self._in_flight[destination_id] -= 1
+                self._total_in_flight -= 1
+                self._held -= 1
+                self._results.append(result)
+                self._results_ready.set()
             if self._stopping:
                 return
             taken = self._take(destination_id)
@@ -369,28 +390,7 @@ class DeliveryWorker:
                 self._wake.set()
             if taken is None:
                 return
-            item, config, body = taken
-
-    async def _deliver(self, item: Claimed, config: DestinationConfig | None, body: bytes) -> None:
-        result = Result(item.delivery_id, item.destination_id, Settle.RELEASE)
-        try:
-            if config is None:  # created after our last refresh: send it on the next claim
-                return
-            started_at, started = utcnow(), asyncio.get_running_loop().time()
-            answer = await config.sink.send(config.target, item.event, body)
-            result = judge(item, answer, utcnow(), self._retry)
-            seconds = asyncio.get_running_loop().time() - started
-            result = observe.attempted(item, config, answer, result, started_at, seconds)
-        except Exception as error:  # a bug must not lose the delivery: retry it later
-            log.exception("delivering %s failed unexpectedly", item.delivery_id)
-            failed = Answer(Verdict.RETRY, detail=type(error).__name__)
-            result = judge(item, failed, utcnow(), self._retry)
-        finally:
-            self._in_flight[item.destination_id] -= 1
-            self._total_in_flight -= 1
-            self._held -= 1
-            self._results.append(result)
-            self._results_ready.set()
+            item, config = taken
 
     # Settling ---------------------------------------------------------------------------------
 
@@ -402,7 +402,7 @@ class DeliveryWorker:
                 # the deliveries stay leased meanwhile, so waiting loses nothing.
                 await asyncio.sleep(SETTLE_LINGER)
             self._results_ready.clear()
-            batch, self._results = self._results, []
+            batch = self._take_results()
             if batch:
                 # Shielded: a cancellation must not leave a written outcome half-recorded.
                 await asyncio.shield(self._settle(batch))
@@ -422,6 +422,15 @@ class DeliveryWorker:
                 log.warning("recording outcomes failed, retrying: %s", error)
                 await asyncio.sleep(STORAGE_RETRY)
         self._settled(batch, settled)
+
+    def _take_results(self) -> list[Result]:
+        """The outcomes to settle now, the attempts among them with their records attached
+        and counted (once for all of them: made per delivery, this showed in profiles)."""
+        if self._attempts:
+            attempts, self._attempts = self._attempts, []
+            observe.attempts_made(attempts, asyncio.get_running_loop().time(), utcnow())
+        taken, self._results = self._results, []
+        return taken
 
     def _settled(self, batch: list[Result], settled: Settled) -> None:
         self.stats["settles"] += 1

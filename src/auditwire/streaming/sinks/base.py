@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from auditwire.domain import batch_rules
-from auditwire.domain.events import AuditEvent
+from auditwire.domain.delivery import OneEvent
 
 TargetT = TypeVar("TargetT")
 
@@ -56,9 +56,10 @@ class Sink(Protocol[TargetT]):
         """Release what `start` opened."""
         ...
 
-    async def send(self, target: TargetT, event: AuditEvent, body: bytes) -> Answer:
-        """Deliver one event (`body` is `event.stream_body()`). Never raises: every failure
-        of the attempt is an Answer with a readable `detail`."""
+    async def send(self, target: TargetT, event: OneEvent, body: bytes) -> Answer:
+        """Deliver one event (`body` is `event.stream_body()`; `event` an `AuditEvent` or the
+        `EventRef` of a claim: its id, type and entity type). Never raises: every failure of
+        the attempt is an Answer with a readable `detail`."""
         ...
 
 

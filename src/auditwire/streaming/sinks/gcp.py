@@ -16,7 +16,7 @@ import jwt
 import orjson
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-from auditwire.domain.events import AuditEvent
+from auditwire.domain.delivery import OneEvent
 from auditwire.domain.keys import rsa_private_key
 from auditwire.streaming.sinks._answers import (
     answered,
@@ -186,7 +186,7 @@ class GcpSink:
     async def close(self) -> None:
         await self._client.close()
 
-    async def send(self, target: GcpTarget, event: AuditEvent, body: bytes) -> Answer:
+    async def send(self, target: GcpTarget, event: OneEvent, body: bytes) -> Answer:
         return await answered(self._write(target, body))
 
     async def _write(self, target: GcpTarget, body: bytes) -> Answer:

@@ -16,7 +16,7 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from auditwire.domain.events import AuditEvent
+from auditwire.domain.delivery import OneEvent
 from auditwire.streaming.sinks._answers import (
     answered,
     optional_url,
@@ -52,7 +52,7 @@ class S3Target:
     signer: S3SigV4Auth = field(repr=False, compare=False)
 
 
-def object_key(event: AuditEvent, sent_at: datetime) -> str:
+def object_key(event: OneEvent, sent_at: datetime) -> str:
     """GitLab's object key. Like GitLab, the year, month and milliseconds are those of the
     upload, not of the event, so a redelivery writes a second object beside the first."""
     entity = _NOT_ALNUM.sub("_", event.entity_type.lower()) or "unspecified"
@@ -121,10 +121,10 @@ class S3Sink(ClientSink):
         signer = S3SigV4Auth(Credentials(access_key, secret), "s3", region)
         return S3Target(access_key, bucket, region, endpoint, base, secret, signer)
 
-    async def send(self, target: S3Target, event: AuditEvent, body: bytes) -> Answer:
+    async def send(self, target: S3Target, event: OneEvent, body: bytes) -> Answer:
         return await answered(self._put(target, event, body))
 
-    async def _put(self, target: S3Target, event: AuditEvent, body: bytes) -> Answer:
+    async def _put(self, target: S3Target, event: OneEvent, body: bytes) -> Answer:
         key = object_key(event, datetime.fromtimestamp(self._clock(), UTC))
         return await put_object(self._client, target, key, body, CONTENT_TYPE)
 
