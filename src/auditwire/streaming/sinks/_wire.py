@@ -89,6 +89,7 @@ class _Connection(asyncio.Protocol):
         self._head_done = False
         self._received = 0  # bytes of the answer's body
         self._any_byte = False
+        self._stray = False  # the server sent more than the answer to our request
         self._last = 0.0  # when a byte last moved, either way
         self._buffered = 0  # bytes of the request the transport still held at the last check
         self._deadline = 0.0
@@ -108,6 +109,9 @@ class _Connection(asyncio.Protocol):
             self._parser.feed_data(data)
         except (httptools.HttpParserError, httptools.HttpParserUpgrade):  # 101: not asked for
             self._fail(WireError(INVALID_HEAD))  # as aiohttp named it, in the head or a chunk
+            return
+        if self._stray:  # bytes past the answer: what comes next on it is not ours to read
+            self.abort()
             return
         if self._received > self._client.body_limit and self._answer is not None:
             self._finish(reusable=False)  # enough read: the rest is not wanted
@@ -132,6 +136,10 @@ class _Connection(asyncio.Protocol):
             self._fail(WireError(CLOSED if exc is None else RESET))
 
     # httptools callbacks ---------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        if self._answer is None:  # a second answer to one request, in the same read
+            self._stray = True
 
     def on_header(self, name: bytes, value: bytes) -> None:
         lowered = name.lower()
@@ -328,9 +336,12 @@ class WireClient:
                     self._waiters.append(waiter)
                     try:
                         await waiter
-                    finally:
-                        if not waiter.done():
+                    except BaseException:
+                        if waiter.done() and not waiter.cancelled():
+                            self._wake()  # woken, then cancelled or timed out: pass it on
+                        else:
                             waiter.cancel()
+                        raise
                     if (found := self._idle_connection(origin)) is not None:
                         return found
             self._opening += 1

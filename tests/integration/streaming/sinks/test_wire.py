@@ -424,6 +424,79 @@ async def test_connections_are_bounded_and_waiting_for_one_is_timed() -> None:
     assert raw.connections == 1
 
 
+async def test_a_waiter_woken_then_cancelled_passes_the_free_connection_on() -> None:
+    """Three posts on one connection: the second is woken when the first ends and cancelled
+    in the same loop iteration; the third must get the connection, not wait for its
+    timeout."""
+
+    async def slow(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: Raw, _n: int
+    ) -> None:
+        while await raw.read_request(reader) is not None:
+            await asyncio.sleep(0.1)
+            writer.write(OK)
+
+    client = WireClient(
+        timeout=5.0, total=5.0, connections=1, keepalive=5.0, body_limit=1024, guarded=False
+    )
+    await client.start()
+    try:
+        async with serve(slow) as raw:
+            port = int(raw.url.split(":")[2].split("/")[0])
+            origin = Origin("127.0.0.1", port, False)
+            request = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+            first = asyncio.create_task(client.post(origin, request))
+            await asyncio.sleep(0.02)
+            second = asyncio.create_task(client.post(origin, request))
+            third = asyncio.create_task(client.post(origin, request))
+            await asyncio.sleep(0.02)
+            wake = client._wake
+
+            def wake_then_cancel() -> None:  # as a timeout firing in that iteration would
+                wake()
+                second.cancel()
+                client._wake = wake  # type: ignore[method-assign]
+
+            client._wake = wake_then_cancel  # type: ignore[method-assign]
+            assert (await first)[0] == 200
+            with pytest.raises(asyncio.CancelledError):
+                await second
+            started_at = asyncio.get_running_loop().time()
+            assert (await third)[0] == 200
+            assert asyncio.get_running_loop().time() - started_at < 1.0
+    finally:
+        await client.close()
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [b"HTTP/1.1 2", b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"],
+    ids=["part of a head", "a whole second head"],
+)
+async def test_bytes_past_an_answer_close_its_connection(sink: HttpSink, extra: bytes) -> None:
+    """A receiver that sends more than one answer to one request: the next request goes on a
+    new connection, and its own answer (here a 500) is the one judged."""
+    ok_then_more = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" + extra
+
+    async def handler(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: Raw, _n: int
+    ) -> None:
+        while await raw.read_request(reader) is not None:  # the first request ever: 200+
+            writer.write(
+                ok_then_more
+                if len(raw.requests) == 1
+                else b"HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n"
+            )
+            await writer.drain()
+
+    async with serve(handler) as raw:
+        first = await post(sink, raw.url, 1)
+        second = await post(sink, raw.url, 2)
+    assert first.verdict is Verdict.DELIVERED
+    assert (second.verdict, second.status) == (Verdict.RETRY, 500)
+    assert raw.connections == 2
+
+
 async def test_idle_connections_are_closed_after_the_keepalive(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
