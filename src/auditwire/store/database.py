@@ -45,6 +45,13 @@ def bounded_reads(limit: int) -> Iterator[None]:
         _READ_SLOTS.reset(token)
 
 
+async def _until_done(running: asyncio.Future[Any]) -> None:
+    """Wait for `running` to end, through any further cancellation (the caller re-raises)."""
+    while not running.done():
+        with suppress(asyncio.CancelledError):
+            await asyncio.wait([running])
+
+
 def _translated(error: exc.DBAPIError) -> Exception:
     """The caller's error for a driver's: NUL in text is bad input, anything else storage."""
     state = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
@@ -241,8 +248,13 @@ class Store:
             if writer is not None:  # released when the transaction ended, not the caller
                 running.add_done_callback(lambda _done: writer.release())
             # Shielded: once started, the transaction ends (committed or rolled back) in its
-            # thread whatever happens to the caller.
-            return await asyncio.shield(running)
+            # thread whatever happens to the caller, and the write lock is held until then,
+            # so that no other writer of this store begins beside it.
+            try:
+                return await asyncio.shield(running)
+            except asyncio.CancelledError:
+                await _until_done(running)
+                raise
 
     def _whole(self, work: Callable[[AsyncConnection], Coroutine[Any, Any, T]]) -> T:
         assert self._whole_engine is not None

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
-from concurrent.futures import ThreadPoolExecutor
+import threading
 from contextlib import suppress
 from pathlib import Path
 
@@ -23,13 +23,20 @@ SUFFIX = "-writer"  # beside SQLite's own `-wal` and `-shm` files
 
 
 class WriterLock:
-    """An exclusive lock shared by every process (and every store) writing one database."""
+    """An exclusive lock shared by every process (and every store) writing one database.
+
+    Its callers take it one at a time (the store's asyncio write lock is held around it). A
+    wait that outlives its caller's timeout goes on in its thread: the next caller waits on
+    that same wait and holds the lock when it ends, and when no caller is waiting then, it
+    is let go at once. (Two waits on one file descriptor would both succeed, flock being the
+    open file's, and the first to end would unlock under the second.)"""
 
     def __init__(self, database: Path, timeout: float) -> None:
         self._path = database.with_name(database.name + SUFFIX)
         self._timeout = timeout
         self._fd: int | None = None
-        self._waiter: ThreadPoolExecutor | None = None
+        self._pending: asyncio.Future[None] | None = None  # a wait in its thread
+        self._awaited = False  # a caller is waiting on `_pending`
 
     def _fileno(self) -> int:
         if self._fd is None:
@@ -39,27 +46,34 @@ class WriterLock:
     async def acquire(self) -> None:
         """Hold the lock; a StorageError after `timeout` seconds of waiting."""
         fd = self._fileno()
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            pass
-        if self._waiter is None:
-            self._waiter = ThreadPoolExecutor(1, thread_name_prefix="auditwire-sqlite-lock")
-        waiting = asyncio.get_running_loop().run_in_executor(
-            self._waiter, fcntl.flock, fd, fcntl.LOCK_EX
-        )
+        if self._pending is None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                pass
+            self._pending = _wait_in_thread(fd)
+            self._pending.add_done_callback(self._ended)
+        waiting = self._pending
+        self._awaited = True
         try:
             async with asyncio.timeout(self._timeout):
                 await asyncio.shield(waiting)
         except BaseException as error:
-            waiting.add_done_callback(self._release_late)  # taken after we gave up: let go
+            taken = waiting.done() and not waiting.cancelled() and waiting.exception() is None
+            if taken and self._pending is not waiting:  # `_ended` ran, and left it to us
+                self.release()  # taken in the same moment as we gave up: let go
             if isinstance(error, TimeoutError):
                 raise StorageError("database is locked") from error
             raise
+        finally:
+            self._awaited = False
 
-    def _release_late(self, waiting: asyncio.Future[None]) -> None:
-        if not waiting.cancelled() and waiting.exception() is None:
+    def _ended(self, waiting: asyncio.Future[None]) -> None:
+        """The wait in its thread ended (before its caller resumes): with nobody waiting on
+        it any more, the lock it took is let go."""
+        self._pending = None
+        if not self._awaited and not waiting.cancelled() and waiting.exception() is None:
             self.release()
 
     def release(self) -> None:
@@ -71,8 +85,33 @@ class WriterLock:
         if fd is not None:
             with suppress(OSError):
                 os.close(fd)
-        if self._waiter is not None:
-            self._waiter.shutdown(wait=False)
+
+
+def _wait_in_thread(fd: int) -> asyncio.Future[None]:
+    """`flock(fd, LOCK_EX)` in a daemon thread of its own: a wait that never ends (another
+    process holding the lock for good) must not keep this process from exiting."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+
+    def settle(error: BaseException | None) -> None:
+        if done.done():
+            return
+        if error is None:
+            done.set_result(None)
+        else:
+            done.set_exception(error)
+
+    def wait() -> None:
+        error: BaseException | None = None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError as failed:
+            error = failed
+        with suppress(RuntimeError):  # the loop is closed: nobody is left to tell
+            loop.call_soon_threadsafe(settle, error)
+
+    threading.Thread(target=wait, name="auditwire-sqlite-lock", daemon=True).start()
+    return done
 
 
 WORKER_SUFFIX = "-worker"
