@@ -428,7 +428,10 @@ class DeliveryWorker:
         and counted (once for all of them: made per delivery, this showed in profiles)."""
         if self._attempts:
             attempts, self._attempts = self._attempts, []
-            observe.attempts_made(attempts, asyncio.get_running_loop().time(), utcnow())
+            try:
+                observe.attempts_made(attempts, asyncio.get_running_loop().time(), utcnow())
+            except Exception:  # a bug must not stop settling: outcomes go without records
+                log.exception("making the records of %d attempts failed", len(attempts))
         taken, self._results = self._results, []
         return taken
 

@@ -17,6 +17,7 @@ import pytest
 
 from auditwire.errors import StorageError
 from auditwire.store.writer_lock import SUFFIX, WriterLock
+from tests.integration.streaming.factories import eventually
 
 BOUND = 10.0  # seconds a test may take at most
 HOLD = 0.8  # seconds the other process holds the lock
@@ -83,9 +84,11 @@ async def test_a_wait_nobody_awaits_any_more_lets_the_lock_go(database: Path) ->
             with pytest.raises(StorageError):
                 await lock.acquire()
             await asyncio.get_running_loop().run_in_executor(None, holder.wait, BOUND)
-        async with asyncio.timeout(BOUND):  # the wait in its thread ends, and lets go
-            while held_elsewhere(lock_file):
-                await asyncio.sleep(0.01)
+
+        async def let_go() -> bool:  # the wait in its thread ends, and lets the lock go
+            return not held_elsewhere(lock_file)
+
+        await eventually(let_go, within=BOUND)
         await lock.acquire()  # and the next caller takes it at once
         lock.release()
     finally:
