@@ -11,6 +11,7 @@ encoded once, in `prepare`.
 from __future__ import annotations
 
 import base64
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,6 +34,9 @@ KEEPALIVE = 30.0  # seconds an idle connection is kept for the next POST
 TOTAL_FACTOR = 3  # a whole request may take this many timeouts at most
 CONNECTIONS = 256  # connections open at once, over all hosts
 
+# RFC 9110: a field name is a token; a value holds no control character but a tab.
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 TOKEN_HEADER = "X-Gitlab-Event-Streaming-Token"
 EVENT_TYPE_HEADER = "X-Gitlab-Audit-Event-Type"
 USER_AGENT = f"auditwire/{__version__}"
@@ -110,8 +114,10 @@ class HttpSink:
         for key, value in headers.items():
             if any(c in key or c in value for c in "\r\n\x00"):
                 raise ValueError(f"header {key[:40]!r} contains a line break or NUL")
-            if not key.isascii() or not key or ":" in key or " " in key:
+            if HEADER_NAME.fullmatch(key) is None:
                 raise ValueError(f"header {key[:40]!r} is not a header name")
+            if CONTROL.search(value) is not None:
+                raise ValueError(f"header {key[:40]!r} contains a control character")
             if key.lower() not in PER_EVENT and key.lower() not in FRAMING:
                 lines.append(f"{key}: {value}\r\n")
         return HttpTarget(

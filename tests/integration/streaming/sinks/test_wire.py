@@ -205,6 +205,26 @@ def test_a_header_with_a_line_break_is_refused_at_prepare() -> None:
         )
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "reason"),
+    [
+        ("X-A\tB", "v", "is not a header name"),
+        ("X-A(B)", "v", "is not a header name"),
+        ("X-\u00e9", "v", "is not a header name"),
+        ("X-A", "a\x01b", "contains a control character"),
+        ("X-A", "a\x7fb", "contains a control character"),
+    ],
+)
+def test_a_header_no_receiver_could_read_is_refused_at_prepare(
+    key: str, value: str, reason: str
+) -> None:
+    config = {"url": "https://example.com/", "headers": {key: {"value": value}}}
+    with pytest.raises(ValueError, match=reason):
+        HttpSink().prepare(config, "t" * 24)
+    tabbed = {"url": "https://example.com/", "headers": {"X-A": {"value": "a\tb"}}}
+    assert b"X-A: a\tb\r\n" in HttpSink().prepare(tabbed, "t" * 24).head
+
+
 async def test_connection_close_and_http_1_0_answers_are_never_reused(sink: HttpSink) -> None:
     closing = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"
     async with serve(answering(then=closing)) as raw:
