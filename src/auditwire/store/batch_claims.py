@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auditwire.domain.delivery import Leased
 from auditwire.store.database import driver_connection
+from auditwire.store.due import due_ids
 from auditwire.store.events import sqlite_time
 from auditwire.store.stream_bodies import PG_BODY as _PG_BODY
 from auditwire.store.stream_bodies import SQLITE_BODY as _SQLITE_BODY
@@ -38,15 +39,7 @@ _PG_CLAIM = f"""
     WITH claimed AS (
         UPDATE deliveries
         SET lease_expires_at = $4, attempts = deliveries.attempts + 1
-        WHERE deliveries.id = ANY(ARRAY(
-            SELECT d.id FROM deliveries d
-            WHERE d.destination_id = $1 AND d.state = 'pending' AND d.next_attempt_at <= $2
-              AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= $2)
-              AND EXISTS (SELECT 1 FROM streaming_destinations s WHERE s.id = $1 AND s.active)
-            ORDER BY d.next_attempt_at
-            LIMIT $3
-            FOR UPDATE OF d SKIP LOCKED
-        ))
+        WHERE deliveries.id = ANY(ARRAY({due_ids("$1", "$2", "$3", skip_locked=True)}))
         RETURNING deliveries.id, deliveries.attempts, deliveries.created_at,
                   deliveries.event_id
     )
@@ -56,17 +49,10 @@ _PG_CLAIM = f"""
     FROM claimed c JOIN audit_events e ON e.id = c.event_id
 """
 
-_SQLITE_LEASE = """
+_SQLITE_LEASE = f"""
     UPDATE deliveries
     SET lease_expires_at = ?1, attempts = attempts + 1
-    WHERE id IN (
-        SELECT id FROM deliveries
-        WHERE destination_id = ?2 AND state = 'pending' AND next_attempt_at <= ?3
-          AND (lease_expires_at IS NULL OR lease_expires_at <= ?3)
-          AND EXISTS (SELECT 1 FROM streaming_destinations WHERE id = ?2 AND active)
-        ORDER BY next_attempt_at
-        LIMIT ?4
-    )
+    WHERE id IN ({due_ids("?2", "?3", "?4")})
     RETURNING id, attempts, created_at, event_id
 """
 _SQLITE_EVENTS = f"""

@@ -1,7 +1,8 @@
 """The delivery outbox: the only SQL that writes, claims and settles deliveries.
 
 A pending delivery is due when `next_attempt_at <= now` and it holds no lease that is still
-running (`lease_expires_at` NULL or past). Claiming sets `lease_expires_at` to the end of a
+running (`lease_expires_at` NULL or past): the rule of `store.due`, which both claims lease
+by. Claiming sets `lease_expires_at` to the end of a
 lease, so a claim whose worker died becomes due again when its lease expires: SIGKILL at any
 moment loses nothing and at most repeats a POST. Claims walk each wanted destination's due
 rows in time order through the index (destination_id, state, next_attempt_at), so a
@@ -38,6 +39,7 @@ from auditwire.domain.retry import Circuit, CircuitPolicy, CircuitState
 from auditwire.domain.routing import Route, fan_out
 from auditwire.store.attempts import insert_attempts
 from auditwire.store.database import Store, driver_connection
+from auditwire.store.due import due_ids
 from auditwire.store.events import insert_events, sqlite_time
 from auditwire.store.schema import (
     deliveries,
@@ -66,23 +68,12 @@ _dest = streaming_destinations
 # PostgreSQL hashed the whole backlog on every claim (as in store/batch_claims.py).
 # Each row comes with its event's stream body rendered by the database (`store.stream_bodies`).
 _PG_CLAIM = f"""
-    WITH wanted AS (
-        SELECT w.destination_id, w.n
-        FROM unnest($1::bigint[], $2::int[]) AS w(destination_id, n)
-        JOIN streaming_destinations s ON s.id = w.destination_id AND s.active
-    ), claimed AS (
+    WITH claimed AS (
         UPDATE deliveries
         SET lease_expires_at = $4, attempts = deliveries.attempts + 1
         WHERE deliveries.id = ANY(ARRAY(
-            SELECT p.id FROM wanted CROSS JOIN LATERAL (
-                SELECT d.id FROM deliveries d
-                WHERE d.destination_id = wanted.destination_id
-                  AND d.state = 'pending' AND d.next_attempt_at <= $3
-                  AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= $3)
-                ORDER BY d.next_attempt_at
-                LIMIT wanted.n
-                FOR UPDATE OF d SKIP LOCKED
-            ) p
+            SELECT p.id FROM unnest($1::bigint[], $2::int[]) AS w(destination_id, n)
+            CROSS JOIN LATERAL ({due_ids("w.destination_id", "$3", "w.n", skip_locked=True)}) p
         ))
         RETURNING deliveries.id, deliveries.event_id, deliveries.destination_id,
                   deliveries.attempts, deliveries.created_at
@@ -294,16 +285,7 @@ _d = deliveries
 # its work took. So the due ids are picked per destination (no LATERAL), leased in one
 # UPDATE, and read back with their events' stream bodies rendered by SQLite
 # (`store.stream_bodies`; `|| ''` makes each body a JSON string in the array, not an object).
-_SQLITE_DUE = """
-    SELECT json_group_array(id) FROM (
-        SELECT id FROM deliveries
-        WHERE destination_id = ?1 AND state = 'pending' AND next_attempt_at <= ?2
-          AND (lease_expires_at IS NULL OR lease_expires_at <= ?2)
-          AND EXISTS (SELECT 1 FROM streaming_destinations WHERE id = ?1 AND active)
-        ORDER BY next_attempt_at
-        LIMIT ?3
-    )
-"""
+_SQLITE_DUE = f"SELECT json_group_array(id) FROM ({due_ids('?1', '?2', '?3')})"
 _SQLITE_LEASE = """
     UPDATE deliveries SET lease_expires_at = ?, attempts = attempts + 1
     WHERE id IN (SELECT value FROM json_each(?))
