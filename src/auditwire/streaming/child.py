@@ -26,7 +26,7 @@ import socket
 import struct
 import sys
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
 
@@ -220,15 +220,14 @@ class WorkerProcess:
         loop = asyncio.get_running_loop()
         buffer = b""
         while data := await receive(loop, channel):
-            buffer += data
-            for kind, payload in frames(buffer):
+            found, buffer = frames(buffer + data)
+            for kind, payload in found:
                 if kind == STARTED:
                     self._started = True
                 elif self._answers:
                     future = self._answers.popleft()
                     if not future.done():  # asked, then timed out: dropped
                         future.set_result(payload)
-            buffer = rest(buffer)
 
     async def _ask(self, command: bytes) -> bytes | None:
         channel = self._channel
@@ -255,26 +254,18 @@ async def receive(loop: asyncio.AbstractEventLoop, channel: socket.socket) -> by
         return b""
 
 
-def frames(buffer: bytes) -> Iterator[tuple[bytes, bytes]]:
-    """The whole frames at the start of `buffer`."""
+def frames(buffer: bytes) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """The whole frames at the start of `buffer`, and what is left of it after them."""
+    found: list[tuple[bytes, bytes]] = []
     at = 0
     while len(buffer) - at >= HEADER.size:
         kind, length = HEADER.unpack_from(buffer, at)
-        if len(buffer) - at - HEADER.size < length:
-            return
-        yield kind, buffer[at + HEADER.size : at + HEADER.size + length]
-        at += HEADER.size + length
-
-
-def rest(buffer: bytes) -> bytes:
-    """What is left of `buffer` after its whole frames."""
-    at = 0
-    while len(buffer) - at >= HEADER.size:
-        _kind, length = HEADER.unpack_from(buffer, at)
-        if len(buffer) - at - HEADER.size < length:
+        end = at + HEADER.size + length
+        if len(buffer) < end:
             break
-        at += HEADER.size + length
-    return buffer[at:]
+        found.append((kind, buffer[at + HEADER.size : end]))
+        at = end
+    return found, buffer[at:]
 
 
 def frame(kind: bytes, payload: bytes) -> bytes:

@@ -65,7 +65,6 @@ def attempts_made(attempts: Sequence[Attempt], loop_now: float, now: datetime) -
     epoch = now.timestamp() - loop_now  # the wall-clock time, in epoch seconds, at loop time 0
     counts: Tally[tuple[AttemptOutcome, DestinationKind]] = Tally()
     latencies: dict[DestinationKind, list[float]] = {}
-    kinds: dict[int, DestinationKind] = {}  # by destination id, looked up once each
     for item, config, answer, result, started, ended in attempts:
         outcome = OUTCOMES.get(result.settle)
         if outcome is None:  # released, not attempted
@@ -74,18 +73,13 @@ def attempts_made(attempts: Sequence[Attempt], loop_now: float, now: datetime) -
         duration_ms = max(0, round(seconds * 1000))
         finished = epoch + ended
         event = item.event
-        kind = kinds.get(config.id)
-        if kind is None:
-            kind = kinds[config.id] = kind_of(config)
+        kind = kind_of(config)
         counts[outcome, kind] += 1
         error = None
         if outcome is AttemptOutcome.DELIVERED:
             # From the delivery's creation: the event's recording, or its replay or retry (an
             # event's own created_at may be back-dated by its producer).
-            amounts = latencies.get(kind)
-            if amounts is None:
-                amounts = latencies[kind] = []
-            amounts.append(finished - item.created_at.timestamp())
+            latencies.setdefault(kind, []).append(finished - item.created_at.timestamp())
         else:
             error = result.error
             log.warning(
