@@ -10,7 +10,6 @@ encoded once, in `prepare`.
 
 from __future__ import annotations
 
-import base64
 import re
 import time
 from collections.abc import Mapping
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol
 
+import aiohttp
 from multidict import CIMultiDict
 from yarl import URL
 
@@ -181,12 +181,11 @@ class HttpSink:
 
 
 def basic_auth(user: str, password: str) -> str:
-    """The Authorization header of URL credentials, encoded as aiohttp encoded them."""
+    """The Authorization header of URL credentials, as aiohttp encodes them (Latin-1)."""
     try:
-        credentials = f"{user}:{password}".encode("latin-1")
+        return aiohttp.encode_basic_auth(user, password, encoding="latin-1")
     except UnicodeEncodeError:
         raise ValueError("url credentials must be Latin-1 text") from None
-    return "Basic " + base64.b64encode(credentials).decode("ascii")
 
 
 def answer_of(status: int, retry_after: str | None) -> Answer:
