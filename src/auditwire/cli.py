@@ -220,6 +220,7 @@ async def deliver(settings: Settings, parent_channel: int | None = None) -> None
         await stop.wait()
         if parent is not None:
             parent.cancel()
+        print(f"auditwire worker stopping: {worker.in_flight} in flight", flush=True)
         await worker.stop()
         counts = " ".join(f"{key}={value}" for key, value in sorted(worker.stats.items()))
         print(f"auditwire worker stopped: {counts}", flush=True)

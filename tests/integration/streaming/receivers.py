@@ -39,6 +39,7 @@ class Receiver:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         self.requests += 1
+        self._changed.set()
         body = await request.read()
         response = await self.behaviour(request)
         if 200 <= response.status < 300:

@@ -20,7 +20,7 @@ from aiohttp import web
 from auditwire.config import Settings
 from auditwire.services.container import Services
 from tests.conftest import Account
-from tests.integration.streaming.factories import add_destination
+from tests.integration.streaming.factories import add_destination, eventually
 from tests.integration.streaming.receivers import Receiver, accept, serve
 from tests.integration.streaming.test_processes import (
     STOP_TIMEOUT,
@@ -34,11 +34,7 @@ GONE_TIMEOUT = 15.0  # seconds a worker process gets to notice that serve is gon
 # Long enough that only the wake from serve's process can explain a prompt delivery.
 POLL_INTERVAL = "60"
 WITHIN = 20.0  # seconds the deliveries may take (well under POLL_INTERVAL)
-
-
-async def slowly(request: web.Request) -> web.StreamResponse:
-    await asyncio.sleep(0.2)
-    return await accept(request)
+IN_FLIGHT = 4  # requests to one destination at a time, where a test sets it
 
 
 @dataclass
@@ -60,11 +56,13 @@ class Serve:
 
 
 @asynccontextmanager
-async def serving(settings: Settings, log: Path) -> AsyncIterator[Serve]:
+async def serving(
+    settings: Settings, log: Path, env: dict[str, str] | None = None
+) -> AsyncIterator[Serve]:
     """`auditwire serve` on a free loopback port, ready (its worker process running); its
-    output (and its worker process's) appended to `log`."""
+    output (and its worker process's) appended to `log`; `env` added to its environment."""
     port = free_port()
-    env = worker_env(settings) | {"AUDITWIRE_DELIVERY_POLL_INTERVAL": POLL_INTERVAL}
+    env = worker_env(settings) | {"AUDITWIRE_DELIVERY_POLL_INTERVAL": POLL_INTERVAL} | (env or {})
     with log.open("ab") as output:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -119,6 +117,10 @@ async def record_through_api(running: Serve, root: Account, count: int) -> list[
     return ids
 
 
+async def said(log: Path, text: str) -> bool:
+    return text in await asyncio.to_thread(log.read_text)
+
+
 async def gone(pid: int) -> bool:
     """The process exited within GONE_TIMEOUT (a zombie counts as gone)."""
     with suppress(TimeoutError):
@@ -165,24 +167,39 @@ async def test_sigterm_to_serve_stops_its_worker_process_gracefully_losing_nothi
     services: Services, settings: Settings, root: Account, tmp_path: Path
 ) -> None:
     log = tmp_path / "serve.log"
-    async with serve(Receiver(slowly)) as receiver:
+    gate = asyncio.Event()
+
+    async def held(request: web.Request) -> web.StreamResponse:
+        """Answered once the test opens the gate: in flight until then (bounded)."""
+        async with asyncio.timeout(WITHIN):
+            await gate.wait()
+        return await accept(request)
+
+    # Few in flight, and a timeout and a grace longer than the test holds them.
+    env = {
+        "AUDITWIRE_DELIVERY_CONCURRENCY_PER_DESTINATION": str(IN_FLIGHT),
+        "AUDITWIRE_DELIVERY_TIMEOUT": str(WITHIN),
+        "AUDITWIRE_DELIVERY_SHUTDOWN_GRACE": str(WITHIN),
+    }
+    async with serve(Receiver(held)) as receiver:
         await add_destination(services, receiver.url)
-        async with serving(settings, log) as running:
+        async with serving(settings, log, env) as running:
             child = await running.child()
             ids = await record_through_api(running, root, 40)
-            await receiver.wait_requests(1)  # delivering: some in flight, some queued
+            await receiver.wait_requests(IN_FLIGHT)  # delivering: some in flight, the rest due
             running.process.send_signal(signal.SIGTERM)
+            await eventually(lambda: said(log, "auditwire worker stopping:"))  # claims no more
+            gate.set()  # those in flight are answered within the grace
             async with asyncio.timeout(STOP_TIMEOUT):
                 await running.process.wait()
             assert await gone(child.pid)
         # uvicorn ends by raising the signal again once it has shut down cleanly
         assert running.process.returncode in (0, -signal.SIGTERM)
         assert "auditwire worker stopped:" in log.read_text()  # its graceful stop's summary
-        # Every outcome was written: each event was delivered or is pending again.
-        pending = (await services.delivery.queue_stats()).pending
-        assert pending > 0
-        assert len(set(receiver.delivered)) + pending == len(ids)
-        receiver.behaviour = accept
+        # Every outcome was written: those in flight were delivered, the rest are pending.
+        assert set(receiver.delivered) <= set(ids)
+        assert len(receiver.delivered) == IN_FLIGHT
+        assert (await services.delivery.queue_stats()).pending == len(ids) - IN_FLIGHT
         async with serving(settings, log) as again:  # the next serve delivers the rest
             await again.child()
             await receiver.wait_for(set(ids), within=WITHIN)
