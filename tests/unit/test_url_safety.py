@@ -34,6 +34,7 @@ async def refusal(url: str, guard: UrlSafety | None = None) -> str:
         ("http://172.16.5.4/", "Requests to the local network are not allowed"),
         ("https://192.168.1.1/", "Requests to the local network are not allowed"),
         ("http://[fc00::1]/", "Requests to the local network are not allowed"),
+        ("http://[fec0::1]/", "Requests to the local network are not allowed"),
         (
             "http://169.254.169.254/latest/meta-data/",
             "Requests to link-local addresses are not allowed",

@@ -54,7 +54,7 @@ def blocked_reason(address: IPAddress) -> str | None:
         return "requests to link-local addresses are not allowed"
     if address.is_multicast:
         return "requests to multicast addresses are not allowed"
-    if address.is_private:
+    if address.is_private or (isinstance(address, ipaddress.IPv6Address) and address.is_site_local):
         return "requests to the local network are not allowed"
     if address.is_reserved or not address.is_global:
         return "requests to reserved addresses are not allowed"
