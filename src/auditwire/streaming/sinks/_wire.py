@@ -394,12 +394,24 @@ class WireClient:
     def _sweep_every(self) -> float:
         return max(self._keepalive / 4, 0.05)
 
+    @property
+    def remembered(self) -> int:
+        """Origins with idle connections and host names with resolved addresses held: what
+        the client keeps between requests, bounded by the destinations in recent use."""
+        return len(self._idle) + len(self._dns)
+
     def _sweep(self) -> None:
-        """Close connections idle for longer than `keepalive`."""
-        stale_before = self._loop.time() - self._keepalive
-        for idle in self._idle.values():
+        """Close connections idle for longer than `keepalive`; forget origins left without
+        any, and resolved addresses past their TTL (destinations come and go)."""
+        now = self._loop.time()
+        stale_before = now - self._keepalive
+        for origin, idle in list(self._idle.items()):
             while idle and idle[0].idle_since <= stale_before:
                 idle.popleft().abort()
+            if not idle:
+                del self._idle[origin]
+        for key in [key for key, (expires, _) in self._dns.items() if expires <= now]:
+            del self._dns[key]
         self._sweeper = self._loop.call_later(self._sweep_every(), self._sweep)
 
     # Connecting -------------------------------------------------------------------------

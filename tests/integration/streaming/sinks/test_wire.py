@@ -528,6 +528,31 @@ async def test_idle_connections_are_closed_after_the_keepalive(
     assert raw.connections == 2
 
 
+async def test_idle_origins_and_resolved_names_are_forgotten_once_expired() -> None:
+    client = WireClient(
+        timeout=1.0,
+        total=3.0,
+        connections=4,
+        keepalive=0.1,
+        body_limit=1024,
+        guarded=False,
+        dns_ttl=0.1,
+    )
+    await client.start()
+    try:
+        async with serve(answering()) as raw:
+            port = int(raw.url.split(":")[2].split("/")[0])
+            for host in ("localhost", "127.0.0.1"):
+                request = f"POST / HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\n\r\n"
+                status, _ = await client.post(Origin(host, port, False), request.encode())
+                assert status == 200
+            assert client.remembered == 3  # two origins' idle connections, one resolved name
+            await until(lambda: client.remembered == 0)
+            await until(lambda: raw.open == 0)
+    finally:
+        await client.close()
+
+
 async def test_close_leaves_no_connection_timer_or_task() -> None:
     before = asyncio.all_tasks()
     sink = HttpSink(allow_local_requests=True, timeout=5.0)
