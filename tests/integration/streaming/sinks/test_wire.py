@@ -160,6 +160,24 @@ async def until(check: Callable[[], bool]) -> None:
     await eventually(holds, within=BOUND)
 
 
+@contextlib.asynccontextmanager
+async def wire(**settings: Any) -> AsyncIterator[WireClient]:
+    """A started WireClient, closed at the end; `settings` override the defaults."""
+    defaults: dict[str, Any] = dict(
+        timeout=1.0, total=3.0, connections=4, keepalive=30.0, body_limit=1024, guarded=False
+    )
+    client = WireClient(**(defaults | settings))
+    await client.start()
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+def port_of(url: str) -> int:
+    return int(url.split(":")[2].split("/")[0])
+
+
 async def test_sequential_posts_share_one_keep_alive_connection(sink: HttpSink) -> None:
     async with serve(answering()) as raw:
         answers = [await post(sink, raw.url, n) for n in range(20)]
@@ -175,7 +193,7 @@ async def test_the_request_carries_its_headers_host_length_and_url_credentials()
         answer = await post(sink, url, 7, {"headers": headers})
     assert answer.verdict is Verdict.DELIVERED
     (request,) = raw.requests
-    port = raw.url.split(":")[2].split("/")[0]
+    port = port_of(raw.url)
     assert request.head.startswith("POST /hook?x=1 HTTP/1.1\r\n")
     assert request.header("Host") == f"127.0.0.1:{port}"
     assert request.header("Content-Length") == str(len(request.body))
@@ -456,36 +474,31 @@ async def test_a_waiter_woken_then_cancelled_passes_the_free_connection_on() -> 
             await asyncio.sleep(0.1)
             writer.write(OK)
 
-    client = WireClient(
-        timeout=5.0, total=5.0, connections=1, keepalive=5.0, body_limit=1024, guarded=False
-    )
-    await client.start()
-    try:
-        async with serve(slow) as raw:
-            port = int(raw.url.split(":")[2].split("/")[0])
-            origin = Origin("127.0.0.1", port, False)
-            request = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
-            first = asyncio.create_task(client.post(origin, request))
-            await asyncio.sleep(0.02)
-            second = asyncio.create_task(client.post(origin, request))
-            third = asyncio.create_task(client.post(origin, request))
-            await asyncio.sleep(0.02)
-            wake = client._wake
+    async with (
+        wire(timeout=5.0, total=5.0, connections=1, keepalive=5.0) as client,
+        serve(slow) as raw,
+    ):
+        origin = Origin("127.0.0.1", port_of(raw.url), False)
+        request = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+        first = asyncio.create_task(client.post(origin, request))
+        await asyncio.sleep(0.02)
+        second = asyncio.create_task(client.post(origin, request))
+        third = asyncio.create_task(client.post(origin, request))
+        await asyncio.sleep(0.02)
+        wake = client._wake
 
-            def wake_then_cancel() -> None:  # as a timeout firing in that iteration would
-                wake()
-                second.cancel()
-                client._wake = wake  # type: ignore[method-assign]
+        def wake_then_cancel() -> None:  # as a timeout firing in that iteration would
+            wake()
+            second.cancel()
+            client._wake = wake  # type: ignore[method-assign]
 
-            client._wake = wake_then_cancel  # type: ignore[method-assign]
-            assert (await first)[0] == 200
-            with pytest.raises(asyncio.CancelledError):
-                await second
-            started_at = asyncio.get_running_loop().time()
-            assert (await third)[0] == 200
-            assert asyncio.get_running_loop().time() - started_at < 1.0
-    finally:
-        await client.close()
+        client._wake = wake_then_cancel  # type: ignore[method-assign]
+        assert (await first)[0] == 200
+        with pytest.raises(asyncio.CancelledError):
+            await second
+        started_at = asyncio.get_running_loop().time()
+        assert (await third)[0] == 200
+        assert asyncio.get_running_loop().time() - started_at < 1.0
 
 
 @pytest.mark.parametrize(
@@ -529,28 +542,14 @@ async def test_idle_connections_are_closed_after_the_keepalive(
 
 
 async def test_idle_origins_and_resolved_names_are_forgotten_once_expired() -> None:
-    client = WireClient(
-        timeout=1.0,
-        total=3.0,
-        connections=4,
-        keepalive=0.1,
-        body_limit=1024,
-        guarded=False,
-        dns_ttl=0.1,
-    )
-    await client.start()
-    try:
-        async with serve(answering()) as raw:
-            port = int(raw.url.split(":")[2].split("/")[0])
-            for host in ("localhost", "127.0.0.1"):
-                request = f"POST / HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\n\r\n"
-                status, _ = await client.post(Origin(host, port, False), request.encode())
-                assert status == 200
-            assert client.remembered == 3  # two origins' idle connections, one resolved name
-            await until(lambda: client.remembered == 0)
-            await until(lambda: raw.open == 0)
-    finally:
-        await client.close()
+    async with wire(keepalive=0.1, dns_ttl=0.1) as client, serve(answering()) as raw:
+        for host in ("localhost", "127.0.0.1"):
+            request = f"POST / HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\n\r\n"
+            status, _ = await client.post(Origin(host, port_of(raw.url), False), request.encode())
+            assert status == 200
+        assert client.remembered == 3  # two origins' idle connections, one resolved name
+        await until(lambda: client.remembered == 0)
+        await until(lambda: raw.open == 0)
 
 
 async def test_close_leaves_no_connection_timer_or_task() -> None:
@@ -578,17 +577,10 @@ async def test_close_ends_a_request_in_flight_with_an_answer() -> None:
 
 
 async def test_the_guard_refuses_a_name_resolving_to_loopback_before_connecting() -> None:
-    client = WireClient(
-        timeout=1.0, total=3.0, connections=4, keepalive=30.0, body_limit=1024, guarded=True
-    )
-    await client.start()
-    try:
-        async with serve(answering()) as raw:
-            port = int(raw.url.split(":")[2].split("/")[0])
-            with pytest.raises(WireError) as refused:
-                await client.post(Origin("localhost", port, False), b"GET / HTTP/1.1\r\n\r\n")
-    finally:
-        await client.close()
+    async with wire(guarded=True) as client, serve(answering()) as raw:
+        origin = Origin("localhost", port_of(raw.url), False)
+        with pytest.raises(WireError) as refused:
+            await client.post(origin, b"GET / HTTP/1.1\r\n\r\n")
     assert str(refused.value) == (
         "Destination url is blocked: requests to loopback addresses are not allowed"
     )
@@ -644,23 +636,11 @@ async def test_tls_sends_the_host_name_and_checks_the_certificate(tmp_path: Path
     origin = Origin("localhost", port, True)
     async with server, asyncio.timeout(BOUND):
         for tls in (None, trusting):  # the default context, then one that trusts the cert
-            client = WireClient(
-                timeout=2.0,
-                total=6.0,
-                connections=4,
-                keepalive=30.0,
-                body_limit=1024,
-                guarded=False,
-                tls=tls,
-            )
-            await client.start()
-            try:
+            async with wire(timeout=2.0, total=6.0, tls=tls) as client:
                 if tls is None:
                     with pytest.raises(WireError, match="cannot connect: CERTIFICATE_VERIFY"):
                         await client.post(origin, payload)
                 else:
                     assert await client.post(origin, payload) == (200, None)
-            finally:
-                await client.close()
     assert "localhost" in names
     assert len(raw.requests) == 1
