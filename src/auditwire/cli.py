@@ -176,6 +176,8 @@ def serve(
     from auditwire.api.app import create_app
 
     asyncio.run(prepare(settings))
+    if worker is True:
+        hold_worker_slot(settings)
     uvicorn.run(
         create_app(settings, worker=worker),
         host=host or settings.host,
@@ -185,24 +187,32 @@ def serve(
     )
 
 
+def hold_worker_slot(settings: Settings) -> None:
+    """On SQLite, take the database's one worker slot for the rest of this process, or stop
+    with the reason: a second worker process would only contend for its one writer."""
+    from auditwire.store.database import sqlite_file_of
+    from auditwire.store.writer_lock import claim_worker_slot
+
+    sqlite_file = sqlite_file_of(settings.resolved_database_url)
+    if sqlite_file is not None and claim_worker_slot(sqlite_file) is None:
+        raise CommandError(
+            f"another worker process delivers from {sqlite_file}: on SQLite run one at "
+            "most (`auditwire serve` runs its own unless --no-worker)"
+        )
+
+
 async def deliver(settings: Settings, parent_channel: int | None = None) -> None:
     """Run one delivery worker until SIGTERM or SIGINT, then stop it gracefully. With
     `parent_channel`, the worker process of an `auditwire serve`: woken and asked over that
     socket, and stopped when the server goes."""
     from auditwire.crypto import SecretBox, load_or_create_key
-    from auditwire.store.writer_lock import claim_worker_slot
     from auditwire.streaming import DeliveryWorker
     from auditwire.streaming.child import serve_parent
 
     store = Store(settings.resolved_database_url)
     try:
         await migrate(store)
-        sqlite_file = store.sqlite_file
-        if sqlite_file is not None and claim_worker_slot(sqlite_file) is None:
-            raise CommandError(
-                f"another worker process delivers from {sqlite_file}: on SQLite run one at "
-                "most (`auditwire serve` runs its own unless --no-worker)"
-            )
+        hold_worker_slot(settings)
         box = SecretBox(load_or_create_key(settings.secret_key, settings.data_dir))
         worker = DeliveryWorker(settings, store, box)
         stop = asyncio.Event()

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import event, exc
-from sqlalchemy.engine import Connection, Engine, create_engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, create_engine, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from auditwire.errors import Conflict, InvalidInput, StorageError
@@ -87,6 +87,13 @@ def _create_private(database: Path) -> None:
         os.close(os.open(database, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600))
 
 
+def sqlite_file_of(url: str | URL) -> Path | None:
+    """The file of a SQLite database URL; None for PostgreSQL or an in-memory database."""
+    parsed = make_url(url)
+    database = parsed.database if parsed.get_backend_name() == "sqlite" else None
+    return Path(database) if database and database != ":memory:" else None
+
+
 class Store:
     """Owns the engine; hands out read connections and write transactions."""
 
@@ -141,8 +148,7 @@ class Store:
     @property
     def sqlite_file(self) -> Path | None:
         """The SQLite database's file; None for PostgreSQL or an in-memory database."""
-        database = self.url.database if self.is_sqlite else None
-        return Path(database) if database and database != ":memory:" else None
+        return sqlite_file_of(self.url)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

@@ -57,10 +57,11 @@ class Serve:
 
 @asynccontextmanager
 async def serving(
-    settings: Settings, log: Path, env: dict[str, str] | None = None
+    settings: Settings, log: Path, env: dict[str, str] | None = None, flags: tuple[str, ...] = ()
 ) -> AsyncIterator[Serve]:
     """`auditwire serve` on a free loopback port, ready (its worker process running); its
-    output (and its worker process's) appended to `log`; `env` added to its environment."""
+    output (and its worker process's) appended to `log`; `env` added to its environment and
+    `flags` to its command line."""
     port = free_port()
     env = worker_env(settings) | {"AUDITWIRE_DELIVERY_POLL_INTERVAL": POLL_INTERVAL} | (env or {})
     with log.open("ab") as output:
@@ -71,6 +72,7 @@ async def serving(
             "serve",
             "--port",
             str(port),
+            *flags,
             env=env,
             stdout=output,
             stderr=asyncio.subprocess.STDOUT,
@@ -235,16 +237,55 @@ async def test_serve_killed_leaves_no_worker_process_behind(
         assert await gone(child.pid)
 
 
+@pytest.mark.parametrize(
+    "flags", [(), ("--worker-in-process",)], ids=["worker process", "worker in process"]
+)
 async def test_a_second_worker_process_on_sqlite_is_refused_while_serve_runs_one(
-    settings: Settings, backend: str, tmp_path: Path
+    settings: Settings, backend: str, tmp_path: Path, flags: tuple[str, ...]
 ) -> None:
     if backend != "sqlite":
         pytest.skip("PostgreSQL takes any number of worker processes")
-    async with serving(settings, tmp_path / "serve.log") as running:
-        await running.child()
+    async with serving(settings, tmp_path / "serve.log", flags=flags) as running:
+        if not flags:
+            await running.child()
         second = await start_worker_process(settings)
         async with asyncio.timeout(START_TIMEOUT):
             output, _ = await second.communicate()
         assert second.returncode == 2
         assert "another worker process delivers from" in output.decode()
         assert (await ready(running))["worker_check"] == [{"status": "ok"}]
+
+
+async def test_serve_with_its_worker_in_process_is_refused_beside_a_worker_on_sqlite(
+    settings: Settings, backend: str
+) -> None:
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL takes any number of worker processes")
+    worker = await start_worker_process(settings)
+    try:
+        assert worker.stdout is not None
+        async with asyncio.timeout(START_TIMEOUT):
+            started = await worker.stdout.readline()
+        assert started.startswith(b"auditwire worker started"), started
+        env = worker_env(settings)
+        command = [sys.executable, "-m", "auditwire", "serve", "--worker-in-process"]
+        refused = await asyncio.create_subprocess_exec(
+            *command,
+            "--port",
+            str(free_port()),
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        try:
+            async with asyncio.timeout(START_TIMEOUT):
+                output, _ = await refused.communicate()
+        finally:
+            if refused.returncode is None:  # it was not refused: it serves
+                refused.kill()
+                await refused.wait()
+        assert refused.returncode == 2, output.decode()
+        assert "another worker process delivers from" in output.decode()
+    finally:
+        worker.kill()
+        await worker.wait()
