@@ -157,11 +157,23 @@ class StoredDestination:
 @dataclass(frozen=True, slots=True)
 class Exchange:
     """What one `exchange` did: the outcomes it settled (None when it had none), the
-    deliveries it claimed, and the destinations whose circuit probe it took."""
+    deliveries it claimed, the destinations whose circuit probe it took, and, when it claimed
+    any, the destinations' version its transaction saw (see `LoadedDestinations`)."""
 
     settled: Settled | None
     claimed: list[Claimed]
     probes: frozenset[int]
+    version: object = None
+
+
+class LoadedDestinations(NamedTuple):
+    """The active destinations, and the version of all destinations read just before them:
+    a value that changes whenever a destination is created, changed (its headers too),
+    deactivated or deleted. A claim that saw another version than the worker's destinations
+    were loaded at may hold events recorded after a change the worker has not loaded yet."""
+
+    version: object
+    rows: list[StoredDestination]
 
 
 def skip_unsendable(wanted: dict[int, int], settled: Settled, now: datetime) -> None:

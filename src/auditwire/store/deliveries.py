@@ -246,6 +246,14 @@ def stored_from_row(
     )
 
 
+async def destinations_version(conn: AsyncConnection) -> tuple[int, datetime | None]:
+    """How many destinations there are and when the latest was written: every write of a
+    destination (its headers too) sets its `updated_at`, and a deletion changes the count."""
+    query = sa.select(sa.func.count(_dest.c.id), sa.func.max(_dest.c.updated_at))
+    count, latest = (await conn.execute(query)).one()
+    return int(count), as_utc(latest) if latest is not None else None
+
+
 async def load_destinations(conn: AsyncConnection) -> list[StoredDestination]:
     """Every active destination with its active headers (two queries)."""
     rows = (await conn.execute(sa.select(_dest).where(_dest.c.active.is_(True)))).all()

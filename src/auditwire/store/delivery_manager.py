@@ -17,9 +17,9 @@ from auditwire.domain.delivery import (
     Deactivated,
     Exchange,
     Leased,
+    LoadedDestinations,
     Result,
     Settled,
-    StoredDestination,
     skip_unsendable,
 )
 from auditwire.domain.destination_events import deactivation_event
@@ -69,9 +69,11 @@ class SqlDeliveryManager:
             self._remove_hook()
             self._remove_hook = None
 
-    async def load_destinations(self) -> list[StoredDestination]:
+    async def load_destinations(self) -> LoadedDestinations:
         async with self.store.read() as conn:
-            return await deliveries_store.load_destinations(conn)
+            # The version first: a change committed in between makes the next claim reload.
+            version = await deliveries_store.destinations_version(conn)
+            return LoadedDestinations(version, await deliveries_store.load_destinations(conn))
 
     async def exchange(
         self,
@@ -151,7 +153,10 @@ async def _exchange(
     got = {c.destination_id for c in claimed}
     for destination_id in taken - got:
         await deliveries_store.close_circuit(conn, destination_id)
-    return Exchange(settled, claimed, frozenset(taken))
+    # Read after the claim (in its transaction): it covers every change committed before the
+    # claimed events were, so the worker knows whether its destinations are older than them.
+    version = await deliveries_store.destinations_version(conn) if claimed else None
+    return Exchange(settled, claimed, frozenset(taken), version)
 
 
 async def write_outcomes(

@@ -12,9 +12,9 @@ from auditwire.domain.delivery import (
     BatchResult,
     Exchange,
     Leased,
+    LoadedDestinations,
     Result,
     Settled,
-    StoredDestination,
 )
 from auditwire.domain.retry import CircuitPolicy
 
@@ -34,8 +34,8 @@ class DeliveryManager(Protocol):
         """Stop calling `wake`; release what `start` opened."""
         ...
 
-    async def load_destinations(self) -> list[StoredDestination]:
-        """Every active destination with its active headers."""
+    async def load_destinations(self) -> LoadedDestinations:
+        """Every active destination with its active headers, and the version they are of."""
         ...
 
     async def exchange(

@@ -21,6 +21,7 @@ from auditwire.domain.delivery import (
     Deactivated,
     Exchange,
     Leased,
+    LoadedDestinations,
     Result,
     Settle,
     Settled,
@@ -144,8 +145,13 @@ class InMemoryDeliveryManager:
     async def stop(self) -> None:
         self._wake = None
 
-    async def load_destinations(self) -> list[StoredDestination]:
-        return [d.stored for d in self.destinations.values() if d.stored.active]
+    async def load_destinations(self) -> LoadedDestinations:
+        active = [d.stored for d in self.destinations.values() if d.stored.active]
+        return LoadedDestinations(self._version(), active)
+
+    def _version(self) -> object:
+        stored = [d.stored for d in self.destinations.values()]
+        return len(stored), max((d.updated_at for d in stored), default=None)
 
     async def exchange(
         self,
@@ -176,7 +182,7 @@ class InMemoryDeliveryManager:
             )
         for destination_id in taken - {c.destination_id for c in claimed}:
             self._set_circuit(destination_id, Circuit())
-        return Exchange(settled, claimed, frozenset(taken))
+        return Exchange(settled, claimed, frozenset(taken), self._version() if claimed else None)
 
     async def settle(
         self, outcomes: Sequence[Result], now: datetime, policy: CircuitPolicy

@@ -103,6 +103,7 @@ class DeliveryWorker:
         self._stopping = False
         self._closing = False
         self._refresh_due = 0.0
+        self._version: object = None  # of the destinations in the cache
         self._rotation = 0
         self.stats: Counter[str] = Counter()
 
@@ -204,8 +205,9 @@ class DeliveryWorker:
         loop = asyncio.get_running_loop()
         if loop.time() < self._refresh_due:
             return
-        rows = await self._manager.load_destinations()
+        version, rows = await self._manager.load_destinations()
         await self._cache.update(rows)
+        self._version = version
         self._refresh_due = loop.time() + REFRESH_INTERVAL
         for destination_id, queue in self._queued.items():
             if queue and destination_id not in self._cache.by_id:  # deactivated or destroyed
@@ -267,6 +269,14 @@ class DeliveryWorker:
             self._results_ready.set()
             raise
         settled, claimed, probes = exchanged.settled, exchanged.claimed, exchanged.probes
+        if claimed and exchanged.version != self._version:
+            # A destination changed since it was loaded, perhaps before these events were
+            # recorded (a header added, then the event saying so): they go with the change.
+            self._refresh_due = 0.0
+            try:
+                await self._refresh()
+            except Exception as error:  # they are leased: sent with what the cache holds
+                log.warning("loading changed destinations failed: %s", error)
         if settled is not None:
             self._settled(outcomes, settled)
             skip = dict(wanted)  # what the manager skipped, to judge "more" below

@@ -5,11 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+import pytest
+
 from auditwire.api.app import create_app
 from auditwire.cli import build_parser
 from auditwire.config import Settings
+from auditwire.domain.owner import OwnerKind
 from auditwire.services.container import Services
+from auditwire.services.context import Actor
 from auditwire.store.schema import streaming_headers
+from auditwire.streaming import worker as worker_module
+from tests.conftest import MakeAccount
 from tests.integration.streaming.factories import (
     add_destination,
     add_header,
@@ -68,6 +75,49 @@ async def test_a_changed_header_value_is_sent_from_then_on(
     assert values[0] == "old"
     switched = values.index("new")
     assert set(values[switched:]) == {"new"}
+
+
+@pytest.mark.parametrize("change", ["create", "update", "destroy"])
+async def test_a_header_change_applies_to_the_event_recorded_with_it(
+    services: Services,
+    start_worker: Callable[..., Any],
+    make_account: MakeAccount,
+    monkeypatch: pytest.MonkeyPatch,
+    change: str,
+) -> None:
+    """The event that says a header changed is recorded in the change's transaction, and the
+    worker sends it with the change even though its destinations were loaded just before."""
+    monkeypatch.setattr(worker_module, "REFRESH_INTERVAL", 3600.0)  # no periodic re-read
+    admin = Actor((await make_account("root", admin=True)).user)
+    parts = services.destinations
+    async with serve(Receiver()) as receiver:
+        destination = await add_destination(services, receiver.url)
+        header = None
+        if change != "create":
+            header = await parts.create_header(
+                admin, destination.id, kind=OwnerKind.INSTANCE, key="X-Team", value="old"
+            )
+        await start_worker()
+        before = await record(services, [user_event()])
+        await receiver.wait_for(set(before))  # destinations loaded and used
+        if header is None:
+            await parts.create_header(
+                admin, destination.id, kind=OwnerKind.INSTANCE, key="X-Team", value="new"
+            )
+        elif change == "update":
+            await parts.update_header(admin, header.id, kind=OwnerKind.INSTANCE, value="new")
+        else:
+            await parts.destroy_header(admin, header.id, kind=OwnerKind.INSTANCE)
+        await receiver.wait_requests(2)
+        await eventually(lambda: _outbox_empty(services))
+    sent = {orjson.loads(r.body)["event_type"]: r.headers.get("X-Team") for r in receiver.received}
+    expected = {"create": "new", "update": "new", "destroy": None}[change]
+    assert sent[f"audit_events_streaming_instance_headers_{change}"] == expected
+    assert receiver.received[0].headers.get("X-Team") == (None if header is None else "old")
+
+
+async def _outbox_empty(services: Services) -> bool:
+    return not await delivery_rows(services)
 
 
 async def test_the_app_runs_a_worker_in_its_process_when_asked(
