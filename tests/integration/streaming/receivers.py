@@ -32,7 +32,8 @@ class Receiver:
 
     behaviour: Behaviour = accept
     url: str = ""
-    requests: int = 0
+    requests: int = 0  # arrived
+    answered: int = 0
     delivered: Counter[int] = field(default_factory=Counter)
     received: list[Received] = field(default_factory=list)
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -46,6 +47,7 @@ class Receiver:
             event_id = int(orjson.loads(body)["id"])
             self.delivered[event_id] += 1
             self.received.append(Received(event_id, request.headers, body))
+        self.answered += 1
         self._changed.set()
         return response
 
@@ -57,6 +59,14 @@ class Receiver:
                 await self._changed.wait()
 
     async def wait_requests(self, count: int, within: float = 15.0) -> None:
+        """Until `count` requests were answered, and counted in `received` when 2xx."""
+        async with asyncio.timeout(within):
+            while self.answered < count:
+                self._changed.clear()
+                await self._changed.wait()
+
+    async def wait_arrivals(self, count: int, within: float = 15.0) -> None:
+        """Until `count` requests arrived, answered or not (a behaviour may hold them)."""
         async with asyncio.timeout(within):
             while self.requests < count:
                 self._changed.clear()

@@ -81,7 +81,7 @@ async def test_a_worker_killed_repeatedly_loses_no_event(
                 ids += await record(services, [user_event() for _ in range(BATCH)])
                 if kills < KILLS and start > 0 and start % KILL_EVERY == 0:
                     # Kill it in the middle of delivering, then start a fresh one.
-                    await receiver.wait_requests(receiver.requests + 50)
+                    await receiver.wait_arrivals(receiver.requests + 50)
                     process.kill()
                     await process.wait()
                     kills += 1

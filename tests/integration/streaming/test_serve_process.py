@@ -188,7 +188,7 @@ async def test_sigterm_to_serve_stops_its_worker_process_gracefully_losing_nothi
         async with serving(settings, log, env) as running:
             child = await running.child()
             ids = await record_through_api(running, root, 40)
-            await receiver.wait_requests(IN_FLIGHT)  # delivering: some in flight, the rest due
+            await receiver.wait_arrivals(IN_FLIGHT)  # delivering: some in flight, the rest due
             running.process.send_signal(signal.SIGTERM)
             await eventually(lambda: said(log, "auditwire worker stopping:"))  # claims no more
             gate.set()  # those in flight are answered within the grace
