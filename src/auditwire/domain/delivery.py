@@ -166,6 +166,14 @@ class Exchange:
     version: object = None
 
 
+class BatchClaim(NamedTuple):
+    """What one batch claim leased, and, when it leased any, the destinations' version its
+    transaction saw (see `LoadedDestinations`)."""
+
+    leased: list[Leased]
+    version: object = None
+
+
 class LoadedDestinations(NamedTuple):
     """The active destinations, and the version of all destinations read just before them:
     a value that changes whenever a destination is created, changed (its headers too),

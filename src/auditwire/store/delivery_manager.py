@@ -13,10 +13,10 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auditwire.domain.delivery import (
+    BatchClaim,
     BatchResult,
     Deactivated,
     Exchange,
-    Leased,
     LoadedDestinations,
     Result,
     Settled,
@@ -101,17 +101,20 @@ class SqlDeliveryManager:
     # the per-event exchange does: one hop per statement kept SQLite's one writer waiting.
     async def claim_batch(
         self, destination_id: int, n: int, now: datetime, lease_until: datetime, *, probe: bool
-    ) -> list[Leased]:
-        async def work(conn: AsyncConnection) -> list[Leased]:
+    ) -> BatchClaim:
+        async def work(conn: AsyncConnection) -> BatchClaim:
             wanted = n
             if probe:
                 if not await deliveries_store.take_probe(conn, destination_id, now, lease_until):
-                    return []
+                    return BatchClaim([])
                 wanted = 1
             claimed = await claim_batch(conn, destination_id, wanted, now, lease_until)
-            if probe and not claimed:
-                await deliveries_store.close_circuit(conn, destination_id)
-            return claimed
+            if not claimed:
+                if probe:
+                    await deliveries_store.close_circuit(conn, destination_id)
+                return BatchClaim([])
+            # After the claim, in its transaction: as the per-event exchange reads it.
+            return BatchClaim(claimed, await deliveries_store.destinations_version(conn))
 
         return await self.store.write_whole(work)
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from auditwire.domain.delivery import BatchResult, Leased, Settle, Settled, SettleGroup
@@ -29,6 +29,10 @@ STORAGE_RETRY = 1.0  # seconds before retrying after a database error
 log = logging.getLogger(__name__)
 
 
+async def no_catch_up(_version: object) -> None:
+    """For lanes run without a worker's cache to bring up to date."""
+
+
 @dataclass(frozen=True, slots=True)
 class LaneSettings:
     """What every lane is run with (from the worker's settings and policies)."""
@@ -42,6 +46,8 @@ class LaneSettings:
     in_flight: int = BATCHES_IN_FLIGHT
     # Whole batches claimed side by side while a backlog lasts (`manager.claims_at_once`).
     claims_at_once: int = 1
+    # Loads the destinations again unless the cache is of this version (the worker's).
+    catch_up: Callable[[object], Awaitable[None]] = field(default=no_catch_up)
 
 
 class BatchLane:
@@ -197,10 +203,12 @@ class BatchLane:
 
     async def _fetch(self, n: int, *, probe: bool) -> list[Leased]:
         now = utcnow()
-        claimed = await self._s.manager.claim_batch(
+        claimed, version = await self._s.manager.claim_batch(
             self.destination_id, n, now, now + timedelta(seconds=self._s.lease), probe=probe
         )
         self._backlog = len(claimed) >= n
+        if claimed:  # sent with the destination as it was when they were recorded, or later
+            await self._s.catch_up(version)
         return claimed
 
     async def _claim(self, n: int, *, probe: bool) -> list[Leased]:
@@ -223,6 +231,9 @@ class BatchLane:
         return taken
 
     def _launch(self, config: DestinationConfig) -> None:
+        current = self._s.cache.by_id.get(self.destination_id)
+        if current is not None and current.batch is not None:  # loaded since `config` was
+            config = current
         items, probe = self._take()
         limit = config.limits.max_events if config.limits is not None else len(items)
         if len(items) > limit:  # claims side by side came back short and whole, in that order

@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import Protocol
 
 from auditwire.domain.delivery import (
+    BatchClaim,
     BatchResult,
     Exchange,
-    Leased,
     LoadedDestinations,
     Result,
     Settled,
@@ -62,11 +62,12 @@ class DeliveryManager(Protocol):
 
     async def claim_batch(
         self, destination_id: int, n: int, now: datetime, lease_until: datetime, *, probe: bool
-    ) -> list[Leased]:
+    ) -> BatchClaim:
         """Lease up to `n` due deliveries of one destination in time order, in one statement,
         each with its event as the batch sends it (`Leased`: its stream body rendered once);
         with `probe`, only when its circuit's probe is due and this call takes it (one
-        delivery; a probe that finds nothing closes the circuit)."""
+        delivery; a probe that finds nothing closes the circuit). With what it leased, the
+        destinations' version its transaction saw."""
         ...
 
     async def settle_batch(

@@ -16,6 +16,7 @@ from typing import Any
 
 from auditwire.crypto import SecretBox
 from auditwire.domain.delivery import (
+    BatchClaim,
     BatchResult,
     Claimed,
     Deactivated,
@@ -194,16 +195,17 @@ class InMemoryDeliveryManager:
 
     async def claim_batch(
         self, destination_id: int, n: int, now: datetime, lease_until: datetime, *, probe: bool
-    ) -> list[Leased]:
+    ) -> BatchClaim:
         if probe:
             if not self._take_probe(destination_id, now, lease_until):
-                return []
+                return BatchClaim([])
             claimed = self._claim(destination_id, 1, now, lease_until)
             if not claimed:
                 self._set_circuit(destination_id, Circuit())
         else:
             claimed = self._claim(destination_id, n, now, lease_until)
-        return [Leased.of(d.id, d.attempts, d.created_at, d.event) for d in claimed]
+        leased = [Leased.of(d.id, d.attempts, d.created_at, d.event) for d in claimed]
+        return BatchClaim(leased, self._version() if leased else None)
 
     async def settle_batch(
         self, batch: BatchResult, now: datetime, policy: CircuitPolicy

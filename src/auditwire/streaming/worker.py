@@ -98,12 +98,14 @@ class DeliveryWorker:
             lease=settings.delivery_lease,
             poll=settings.delivery_poll_interval,
             claims_at_once=manager.claims_at_once,
+            catch_up=self._catch_up,
         )
         self._pruner = AttemptPruner(manager, settings.delivery_log_days)
         self._stopping = False
         self._closing = False
         self._refresh_due = 0.0
         self._version: object = None  # of the destinations in the cache
+        self._refreshing = asyncio.Lock()
         self._rotation = 0
         self.stats: Counter[str] = Counter()
 
@@ -201,14 +203,27 @@ class DeliveryWorker:
                 bound = min(bound, max(0.0, (until - now).total_seconds()))
         return bound
 
-    async def _refresh(self) -> None:
-        loop = asyncio.get_running_loop()
-        if loop.time() < self._refresh_due:
+    async def _catch_up(self, version: object) -> None:
+        """Claimed deliveries saw the destinations at `version`: unless the cache is of it,
+        a destination changed since it was loaded, perhaps before these events were recorded
+        (a header added, then the event saying so), and it is loaded again so that they go
+        with the change."""
+        if version == self._version:
             return
-        version, rows = await self._manager.load_destinations()
-        await self._cache.update(rows)
-        self._version = version
-        self._refresh_due = loop.time() + REFRESH_INTERVAL
+        try:
+            await self._refresh(force=True)
+        except Exception as error:  # they are leased: sent with what the cache holds
+            log.warning("loading changed destinations failed: %s", error)
+
+    async def _refresh(self, *, force: bool = False) -> None:
+        async with self._refreshing:  # one load at a time, each newer than the last
+            loop = asyncio.get_running_loop()
+            if not force and loop.time() < self._refresh_due:
+                return
+            version, rows = await self._manager.load_destinations()
+            await self._cache.update(rows)
+            self._version = version
+            self._refresh_due = loop.time() + REFRESH_INTERVAL
         for destination_id, queue in self._queued.items():
             if queue and destination_id not in self._cache.by_id:  # deactivated or destroyed
                 self._release_queued(destination_id)
@@ -269,14 +284,8 @@ class DeliveryWorker:
             self._results_ready.set()
             raise
         settled, claimed, probes = exchanged.settled, exchanged.claimed, exchanged.probes
-        if claimed and exchanged.version != self._version:
-            # A destination changed since it was loaded, perhaps before these events were
-            # recorded (a header added, then the event saying so): they go with the change.
-            self._refresh_due = 0.0
-            try:
-                await self._refresh()
-            except Exception as error:  # they are leased: sent with what the cache holds
-                log.warning("loading changed destinations failed: %s", error)
+        if claimed:
+            await self._catch_up(exchanged.version)
         if settled is not None:
             self._settled(outcomes, settled)
             skip = dict(wanted)  # what the manager skipped, to judge "more" below

@@ -24,6 +24,7 @@ from auditwire.services.context import Actor
 from auditwire.store import attempts as attempts_store
 from auditwire.store import destinations as dest_store
 from auditwire.store.schema import deliveries
+from auditwire.streaming import worker as worker_module
 from tests.conftest import MakeAccount
 from tests.integration.streaming.factories import eventually, record, user_event
 from tests.integration.streaming.sinks.receivers import (
@@ -58,6 +59,11 @@ async def states(services: Services) -> dict[str, int]:
         return {state: n for state, n in await conn.execute(query)}
 
 
+async def drained(services: Services) -> bool:
+    """Nothing left in the outbox."""
+    return await states(services) == {}
+
+
 async def test_every_event_reaches_hec_once_in_batches_and_the_log_has_one_attempt_each(
     services: Services, start_worker: Callable[..., Any]
 ) -> None:
@@ -67,10 +73,7 @@ async def test_every_event_reaches_hec_once_in_batches_and_the_log_has_one_attem
         ids = await record(services, [user_event(n) for n in range(EVENTS)])
         await start_worker()
 
-        async def drained() -> bool:
-            return await states(services) == {}
-
-        await eventually(drained)
+        await eventually(lambda: drained(services))
     assert sorted(e["event"]["id"] for e in hec.envelopes) == sorted(ids)
     assert {e["index"] for e in hec.envelopes} == {"audit"}
     assert hec.requests <= EVENTS // 10 + 1  # batches, not one request per event
@@ -121,10 +124,7 @@ async def test_a_datadog_outage_drains_once_it_ends(
         assert intake.logs == []
         down["on"] = False
 
-        async def drained() -> bool:
-            return await states(services) == {}
-
-        await eventually(drained)
+        await eventually(lambda: drained(services))
     assert sorted(json.loads(log["message"])["id"] for log in intake.logs) == sorted(ids)
     assert {log["service"] for log in intake.logs} == {"gitlab"}
 
@@ -150,10 +150,7 @@ async def test_a_hec_outage_drains_once_it_ends(
         await eventually(retried)
         down["on"] = False
 
-        async def drained() -> bool:
-            return await states(services) == {}
-
-        await eventually(drained)
+        await eventually(lambda: drained(services))
     assert sorted(e["event"]["id"] for e in hec.envelopes) == sorted(ids)
 
 
@@ -241,10 +238,7 @@ async def test_a_batched_http_destination_gets_signed_json_arrays_with_its_token
         ids = await record(services, [user_event(n) for n in range(EVENTS)])
         await start_worker()
 
-        async def drained() -> bool:
-            return await states(services) == {}
-
-        await eventually(drained)
+        await eventually(lambda: drained(services))
     arrived = []
     for body, headers in posts:
         Webhook(signing_secret).verify(body, dict(headers))  # signed over the whole array
@@ -253,3 +247,39 @@ async def test_a_batched_http_destination_gets_signed_json_arrays_with_its_token
         arrived.extend(event["id"] for event in json.loads(body))
     assert sorted(arrived) == sorted(ids)
     assert len(posts) <= EVENTS // 10 + 1
+
+
+@pytest.mark.parametrize(
+    "batch",
+    [{"maxWaitMs": 50}, {"maxEvents": 1}],
+    ids=["sent when its wait is over", "sent when claimed, as a full batch"],
+)
+async def test_a_header_added_to_a_batched_http_destination_goes_with_the_event_saying_so(
+    services: Services,
+    start_worker: Callable[..., Any],
+    make_account: MakeAccount,
+    monkeypatch: pytest.MonkeyPatch,
+    batch: dict[str, int],
+) -> None:
+    monkeypatch.setattr(worker_module, "REFRESH_INTERVAL", 3600.0)  # no periodic re-read
+    admin = Actor((await make_account("root", admin=True)).user)
+    posts: list[tuple[list[dict[str, Any]], Any]] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        posts.append((json.loads(await request.read()), request.headers))
+        return web.Response(status=200)
+
+    async with serve([("/hook", hook)]) as base:
+        config = {"url": f"{base}/hook", "format": "json_array", "batch": batch}
+        destination_id = await add_batched(services, "http", config, "t" * 24)
+        await start_worker()
+        await record(services, [user_event()])
+        await eventually(lambda: drained(services))  # loaded, used, and sent without it
+        await services.destinations.create_header(
+            admin, destination_id, kind=OwnerKind.INSTANCE, key="X-Team", value="blue"
+        )
+        await eventually(lambda: drained(services))
+    (before, first_headers), (after, later_headers) = posts
+    assert [e["event_type"] for e in after] == ["audit_events_streaming_instance_headers_create"]
+    assert "X-Team" not in first_headers and before[0]["event_type"] == "user_created"
+    assert later_headers["X-Team"] == "blue"
