@@ -246,12 +246,21 @@ def stored_from_row(
     )
 
 
-async def destinations_version(conn: AsyncConnection) -> tuple[int, datetime | None]:
+_VERSION = f"SELECT count(*), max(updated_at) FROM {_dest.name}"
+
+
+async def destinations_version(conn: AsyncConnection) -> tuple[int, object]:
     """How many destinations there are and when the latest was written: every write of a
-    destination (its headers too) sets its `updated_at`, and a deletion changes the count."""
-    query = sa.select(sa.func.count(_dest.c.id), sa.func.max(_dest.c.updated_at))
-    count, latest = (await conn.execute(query)).one()
-    return int(count), as_utc(latest) if latest is not None else None
+    destination (its headers too) sets its `updated_at`, and a deletion changes the count.
+    Compared for equality only, as the driver returns it; read with each claim, so straight
+    through the driver (through SQLAlchemy it cost three times as much)."""
+    if conn.dialect.name == "postgresql":
+        driver = await driver_connection(conn)
+        row = await driver.fetchrow(_VERSION)
+        assert row is not None  # an aggregate answers one row
+    else:
+        row = (await conn.exec_driver_sql(_VERSION)).one()
+    return int(row[0]), row[1]
 
 
 async def load_destinations(conn: AsyncConnection) -> list[StoredDestination]:
