@@ -45,6 +45,17 @@ def scopes_argument(raw: str) -> tuple[Scope, ...]:
         ) from None
 
 
+def port_number(raw: str) -> int:
+    """`--port 8080`: a TCP port, 1 to 65535, refused by argparse otherwise."""
+    try:
+        port = int(raw)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a port number (1 to 65535)")
+    return port
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="auditwire", description=__doc__)
     parser.add_argument(
@@ -54,7 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="migrate the database and serve the API")
     serve.add_argument("--host", help="address to listen on (default AUDITWIRE_HOST, 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port to listen on (default AUDITWIRE_PORT, 8080)")
+    serve.add_argument(
+        "--port", type=port_number, help="port to listen on (default AUDITWIRE_PORT, 8080)"
+    )
     delivery = serve.add_mutually_exclusive_group()
     delivery.add_argument(
         "--no-worker",
@@ -73,6 +86,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Deliver audit events. On PostgreSQL run as many worker processes as you "
         "like, on any hosts: they share the work. On SQLite run one worker process at most: "
         "none beside `auditwire serve`, which runs one of its own (unless --no-worker).",
+    )
+    worker.add_argument(
+        "--metrics-port",
+        type=port_number,
+        help="serve this worker's /-/metrics and /-/readiness on this port (default: none)",
+    )
+    worker.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        help="address the metrics port listens on (default 127.0.0.1)",
     )
     # The socket `auditwire serve` talks to the worker process it supervises over.
     worker.add_argument("--parent-channel", type=int, help=argparse.SUPPRESS)
@@ -201,20 +224,36 @@ def hold_worker_slot(settings: Settings) -> None:
         )
 
 
-async def deliver(settings: Settings, parent_channel: int | None = None) -> None:
+Address = tuple[str, int]
+
+
+async def deliver(
+    settings: Settings, parent_channel: int | None = None, metrics: Address | None = None
+) -> None:
     """Run one delivery worker until SIGTERM or SIGINT, then stop it gracefully. With
     `parent_channel`, the worker process of an `auditwire serve`: woken and asked over that
-    socket, and stopped when the server goes."""
+    socket, and stopped when the server goes. With `metrics`, its /-/metrics and
+    /-/readiness on that address."""
     from auditwire.crypto import SecretBox, load_or_create_key
     from auditwire.streaming import DeliveryWorker
     from auditwire.streaming.child import serve_parent
+    from auditwire.streaming.exposition import start_exposition
 
     store = Store(settings.resolved_database_url)
+    exposition = None
     try:
         await migrate(store)
         hold_worker_slot(settings)
         box = SecretBox(load_or_create_key(settings.secret_key, settings.data_dir))
         worker = DeliveryWorker(settings, store, box)
+        if metrics is not None:
+            host, port = metrics
+            try:
+                exposition = await start_exposition(host, port, lambda: worker.running)
+            except OSError as error:
+                reason = os.strerror(error.errno) if error.errno else str(error)
+                raise CommandError(f"cannot serve metrics on {host}:{port}: {reason}") from None
+            print(f"auditwire worker metrics at http://{host}:{port}/-/metrics", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -235,17 +274,21 @@ async def deliver(settings: Settings, parent_channel: int | None = None) -> None
         counts = " ".join(f"{key}={value}" for key, value in sorted(worker.stats.items()))
         print(f"auditwire worker stopped: {counts}", flush=True)
     finally:
+        if exposition is not None:
+            await exposition.cleanup()
         await store.close()
 
 
-def run_worker(settings: Settings, parent_channel: int | None = None) -> None:
+def run_worker(
+    settings: Settings, parent_channel: int | None = None, metrics: Address | None = None
+) -> None:
     try:
         import uvloop
     except ImportError:  # uvloop is optional: the standard loop works, a little slower
-        asyncio.run(deliver(settings, parent_channel))
+        asyncio.run(deliver(settings, parent_channel, metrics))
         return
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(deliver(settings, parent_channel))
+        runner.run(deliver(settings, parent_channel, metrics))
 
 
 def run(argv: list[str] | None = None) -> None:
@@ -262,7 +305,8 @@ def run(argv: list[str] | None = None) -> None:
             delivery = True
         serve(settings, args.host, args.port, worker=delivery)
     elif args.command == "worker":
-        run_worker(settings, args.parent_channel)
+        metrics = None if args.metrics_port is None else (args.metrics_host, args.metrics_port)
+        run_worker(settings, args.parent_channel, metrics)
     elif args.command == "migrate":
 
         async def done(_svc: Services) -> None:

@@ -1,20 +1,23 @@
 """Worker processes: killed with SIGKILL at any moment they lose nothing; on PostgreSQL two
-of them share one backlog."""
+of them share one backlog; each may serve its own metrics."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from auditwire.config import Settings
 from auditwire.services.container import Services
-from tests.integration.streaming.factories import add_destination, record, user_event
+from tests.integration.streaming.factories import add_destination, eventually, record, user_event
 from tests.integration.streaming.receivers import Receiver, serve
+from tests.live import free_port
 
 EVENTS = 3000
 BATCH = 100  # events per recording transaction
@@ -39,12 +42,13 @@ def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
     return env
 
 
-async def start_worker_process(settings: Settings) -> asyncio.subprocess.Process:
+async def start_worker_process(settings: Settings, *flags: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "auditwire",
         "worker",
+        *flags,
         env=worker_env(settings),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
@@ -119,3 +123,59 @@ async def test_two_worker_processes_share_one_backlog_on_postgresql(
     assert all(count > 0 for count in counts), counts
     assert sum(counts) >= len(ids)
     print(f"workers delivered {counts}; {receiver.duplicates} duplicates")
+
+
+async def test_a_worker_process_serves_its_own_metrics_and_readiness_when_asked(
+    services: Services, settings: Settings
+) -> None:
+    port = free_port()
+    async with (
+        serve(Receiver()) as receiver,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http,
+    ):
+        await add_destination(services, receiver.url)
+        process = await start_worker_process(settings, "--metrics-port", str(port))
+        try:
+            ids = await record(services, [user_event() for _ in range(5)])
+            await receiver.wait_for(set(ids), within=30.0)
+
+            async def counted() -> bool:  # counted when settled, just after the answers
+                return delivered(await scrape(http)) == len(ids)
+
+            await eventually(counted)
+            readiness = await http.get("/-/readiness")
+            assert readiness.status_code == 200
+            assert readiness.json() == {"status": "ok", "worker_check": [{"status": "ok"}]}
+            metrics = await http.get("/-/metrics")
+            assert metrics.headers["content-type"].startswith("text/plain; version=")
+            assert "auditwire_delivery_latency_seconds_count" in metrics.text
+        finally:
+            output = await stop_gracefully(process)
+    assert f"auditwire worker metrics at http://127.0.0.1:{port}/-/metrics" in output
+
+
+async def scrape(http: httpx.AsyncClient) -> str:
+    try:
+        return (await http.get("/-/metrics")).text
+    except httpx.TransportError:  # not listening yet
+        return ""
+
+
+def delivered(metrics: str) -> float:
+    return sum(
+        float(line.split()[-1])
+        for line in metrics.splitlines()
+        if line.startswith("auditwire_delivery_attempts_total{") and 'outcome="delivered"' in line
+    )
+
+
+async def test_a_worker_whose_metrics_port_is_taken_says_so_and_exits(settings: Settings) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = await start_worker_process(settings, "--metrics-port", str(port))
+        async with asyncio.timeout(STOP_TIMEOUT):
+            output, _ = await process.communicate()
+    assert process.returncode == 2
+    assert f"cannot serve metrics on 127.0.0.1:{port}: Address already in use" in output.decode()

@@ -137,3 +137,20 @@ def test_serve_runs_the_worker_unless_told_not_to() -> None:
     assert parser.parse_args(["serve"]).no_worker is False
     assert parser.parse_args(["serve", "--no-worker"]).no_worker is True
     assert parser.parse_args(["worker"]).command == "worker"
+
+
+@pytest.mark.parametrize("command", [["serve", "--port"], ["worker", "--metrics-port"]])
+@pytest.mark.parametrize("port", ["0", "65536", "-1", "http"])
+def test_a_port_that_is_not_one_is_refused_by_the_command_line(
+    command: list[str], port: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as refused:
+        build_parser().parse_args([*command, port])
+    assert refused.value.code == 2
+    assert f"'{port}' is not a port number (1 to 65535)" in capsys.readouterr().err
+
+
+def test_the_worker_takes_a_metrics_address() -> None:
+    args = build_parser().parse_args(["worker", "--metrics-port", "9100"])
+    assert (args.metrics_host, args.metrics_port) == ("127.0.0.1", 9100)
+    assert build_parser().parse_args(["worker"]).metrics_port is None
