@@ -90,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--metrics-port",
         type=port_number,
-        help="serve this worker's /-/metrics and /-/readiness on this port (default: none)",
+        help="serve this worker's /-/metrics, /-/readiness and /-/health on this port "
+        "(default: none)",
     )
     worker.add_argument(
         "--metrics-host",
@@ -269,7 +270,7 @@ async def deliver(
         await stop.wait()
         if parent is not None:
             parent.cancel()
-        print(f"auditwire worker stopping: {worker.in_flight} in flight", flush=True)
+        print(f"auditwire worker stopping: {worker.in_flight} requests in flight", flush=True)
         await worker.stop()
         counts = " ".join(f"{key}={value}" for key, value in sorted(worker.stats.items()))
         print(f"auditwire worker stopped: {counts}", flush=True)

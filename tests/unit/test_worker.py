@@ -13,6 +13,7 @@ import pytest
 
 from auditwire.config import Settings
 from auditwire.crypto import SecretBox
+from auditwire.domain.delivery import BatchClaim
 from auditwire.domain.events import AuditEvent
 from auditwire.domain.retry import CircuitState
 from auditwire.streaming import DeliveryWorker
@@ -329,7 +330,7 @@ class SideBySide(InMemoryDeliveryManager):
         self.running = 0
         self.most_at_once = 0
 
-    async def claim_batch(self, *args: Any, **kwargs: Any) -> list[Any]:
+    async def claim_batch(self, *args: Any, **kwargs: Any) -> BatchClaim:
         self.running += 1
         self.most_at_once = max(self.most_at_once, self.running)
         try:
@@ -393,7 +394,7 @@ class ShortFirst(InMemoryDeliveryManager):
         super().__init__(box)
         self.delays = delays
 
-    async def claim_batch(self, *args: Any, **kwargs: Any) -> list[Any]:
+    async def claim_batch(self, *args: Any, **kwargs: Any) -> BatchClaim:
         claimed = await super().claim_batch(*args, **kwargs)
         await asyncio.sleep(self.delays.pop(0) if self.delays else 0.0)
         return claimed

@@ -39,6 +39,7 @@ from auditwire.domain.retry import Circuit, CircuitPolicy, CircuitState
 from auditwire.domain.routing import Route, fan_out
 from auditwire.store.attempts import insert_attempts
 from auditwire.store.database import Store, driver_connection
+from auditwire.store.destination_revision import bump_revision
 from auditwire.store.due import due_ids
 from auditwire.store.events import insert_events, sqlite_time
 from auditwire.store.schema import (
@@ -244,23 +245,6 @@ def stored_from_row(
         circuit=circuit,
         headers=tuple(headers),
     )
-
-
-_VERSION = f"SELECT count(*), max(updated_at) FROM {_dest.name}"
-
-
-async def destinations_version(conn: AsyncConnection) -> tuple[int, object]:
-    """How many destinations there are and when the latest was written: every write of a
-    destination (its headers too) sets its `updated_at`, and a deletion changes the count.
-    Compared for equality only, as the driver returns it; read with each claim, so straight
-    through the driver (through SQLAlchemy it cost three times as much)."""
-    if conn.dialect.name == "postgresql":
-        driver = await driver_connection(conn)
-        row = await driver.fetchrow(_VERSION)
-        assert row is not None  # an aggregate answers one row
-    else:
-        row = (await conn.exec_driver_sql(_VERSION)).one()
-    return int(row[0]), row[1]
 
 
 async def load_destinations(conn: AsyncConnection) -> list[StoredDestination]:
@@ -477,6 +461,8 @@ async def record_outcomes(
             .returning(_dest.c.id, _dest.c.group_id, _dest.c.name, _dest.c.category)
         )
         deactivated = [Deactivated(*row) for row in await conn.execute(statement)]
+        if deactivated:
+            await bump_revision(conn)
     return Settled(deactivated, circuits)
 
 
@@ -553,6 +539,8 @@ async def record_batch(
             .returning(_dest.c.id, _dest.c.group_id, _dest.c.name, _dest.c.category)
         )
         deactivated = [Deactivated(*row) for row in await conn.execute(statement)]
+        if deactivated:
+            await bump_revision(conn)
     return Settled(deactivated, circuits)
 
 

@@ -32,6 +32,7 @@ from auditwire.store import namespaces as ns_store
 from auditwire.store.attempts import prune_batch
 from auditwire.store.batch_claims import claim_batch
 from auditwire.store.database import Store
+from auditwire.store.destination_revision import destinations_revision
 from auditwire.store.wakeup import listen
 
 # PostgreSQL runs each claim in a backend of its own: two batch claims side by side keep two
@@ -71,8 +72,8 @@ class SqlDeliveryManager:
 
     async def load_destinations(self) -> LoadedDestinations:
         async with self.store.read() as conn:
-            # The version first: a change committed in between makes the next claim reload.
-            version = await deliveries_store.destinations_version(conn)
+            # The revision first: a change committed in between makes the next claim reload.
+            version = await destinations_revision(conn)
             return LoadedDestinations(version, await deliveries_store.load_destinations(conn))
 
     async def exchange(
@@ -114,7 +115,7 @@ class SqlDeliveryManager:
                     await deliveries_store.close_circuit(conn, destination_id)
                 return BatchClaim([])
             # After the claim, in its transaction: as the per-event exchange reads it.
-            return BatchClaim(claimed, await deliveries_store.destinations_version(conn))
+            return BatchClaim(claimed, await destinations_revision(conn))
 
         return await self.store.write_whole(work)
 
@@ -158,7 +159,7 @@ async def _exchange(
         await deliveries_store.close_circuit(conn, destination_id)
     # Read after the claim (in its transaction): it covers every change committed before the
     # claimed events were, so the worker knows whether its destinations are older than them.
-    version = await deliveries_store.destinations_version(conn) if claimed else None
+    version = await destinations_revision(conn) if claimed else None
     return Exchange(settled, claimed, frozenset(taken), version)
 
 

@@ -20,6 +20,7 @@ from auditwire.domain.events import as_utc
 from auditwire.domain.owner import Owner
 from auditwire.domain.retry import CircuitState
 from auditwire.store.database import in_write
+from auditwire.store.destination_revision import bump_revision
 from auditwire.store.schema import (
     deliveries,
     namespaces,
@@ -180,6 +181,7 @@ async def insert_destination(
             .returning(_dest.c.id)
         )
     ).one()
+    await bump_revision(conn)
     return int(row.id)
 
 
@@ -190,6 +192,7 @@ async def update_destination(
     await conn.execute(
         _dest.update().where(_dest.c.id == destination_id).values(updated_at=now, **values)
     )
+    await bump_revision(conn)
 
 
 async def set_secret_token(
@@ -200,6 +203,7 @@ async def set_secret_token(
         .where(_dest.c.id == destination_id)
         .values(secret_token=box.encrypt(secret_token), updated_at=now)
     )
+    await bump_revision(conn)
 
 
 async def reset_health(conn: AsyncConnection, destination_id: int, now: datetime) -> None:
@@ -230,6 +234,7 @@ async def reset_health(conn: AsyncConnection, destination_id: int, now: datetime
 async def delete_destination(conn: AsyncConnection, destination_id: int) -> None:
     """Delete a destination; its headers, filters and pending deliveries go with it."""
     await conn.execute(_dest.delete().where(_dest.c.id == destination_id))
+    await bump_revision(conn)
 
 
 # Advisory lock spaces for the rules that span rows, each with a second key: an owner's
@@ -295,9 +300,9 @@ async def count_active(conn: AsyncConnection, owner: Owner, category: str) -> in
 
 
 async def _touch(conn: AsyncConnection, destination_id: int, now: datetime) -> None:
-    """A header was written: the destination changed (workers reload it; see
-    `deliveries.destinations_version`)."""
+    """A header was written: the destination changed (workers load it again)."""
     await conn.execute(_dest.update().where(_dest.c.id == destination_id).values(updated_at=now))
+    await bump_revision(conn)
 
 
 async def get_header(conn: AsyncConnection, box: SecretBox, header_id: int) -> Header | None:

@@ -176,6 +176,17 @@ streaming_destinations = sa.Table(
     sa.Index(None, "group_id"),
 )
 
+# One row: the revision of the destinations' sending settings, incremented by every write of
+# one (created, changed, its headers, deactivated, deleted; store/destinations.py
+# `bump_revision`). The row's lock puts the increments in commit order, so a worker that
+# loaded the destinations at revision n knows it has every change a claim at n has seen.
+streaming_destination_revision = sa.Table(
+    "streaming_destination_revision",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("revision", sa.BigInteger, nullable=False),
+)
+
 streaming_headers = sa.Table(
     "streaming_headers",
     metadata,

@@ -211,14 +211,18 @@ class DeliveryWorker:
         if version == self._version:
             return
         try:
-            await self._refresh(force=True)
+            await self._refresh(unless_at=version)
         except Exception as error:  # they are leased: sent with what the cache holds
             log.warning("loading changed destinations failed: %s", error)
 
-    async def _refresh(self, *, force: bool = False) -> None:
+    async def _refresh(self, *, unless_at: object = None) -> None:
+        """Load the destinations when the periodic re-read is due, or, with `unless_at`, at
+        once unless a load made meanwhile is of that revision."""
         async with self._refreshing:  # one load at a time, each newer than the last
             loop = asyncio.get_running_loop()
-            if not force and loop.time() < self._refresh_due:
+            if unless_at is None and loop.time() < self._refresh_due:
+                return
+            if unless_at is not None and unless_at == self._version:
                 return
             version, rows = await self._manager.load_destinations()
             await self._cache.update(rows)
@@ -284,8 +288,6 @@ class DeliveryWorker:
             self._results_ready.set()
             raise
         settled, claimed, probes = exchanged.settled, exchanged.claimed, exchanged.probes
-        if claimed:
-            await self._catch_up(exchanged.version)
         if settled is not None:
             self._settled(outcomes, settled)
             skip = dict(wanted)  # what the manager skipped, to judge "more" below
@@ -293,6 +295,8 @@ class DeliveryWorker:
                 if circuit.gate(now) is not Gate.SEND:
                     skip.pop(destination_id, None)
             wanted = skip
+        if claimed:  # after the circuit changes settled above are applied (and logged)
+            await self._catch_up(exchanged.version)
         wanted.update(dict.fromkeys(probes, 1))
         got = Counter(c.destination_id for c in claimed)
         if probes:

@@ -15,7 +15,7 @@ from auditwire.store import Store
 from auditwire.store import destinations as dest_store
 from auditwire.store.batch_claims import claim_batch
 from auditwire.store.migrate import is_current, migrate
-from auditwire.store.schema import deliveries
+from auditwire.store.schema import deliveries, streaming_destinations
 from tests.databases import PostgresTemplate
 from tests.integration.streaming.factories import user_event
 
@@ -172,17 +172,23 @@ async def test_pending_deliveries_and_their_leases_survive_the_lease_outside_the
     try:
         await migrate(store, "0005")
         async with store.write() as conn:
-            destination = await dest_store.insert_destination(
-                conn,
-                box,
-                owner=Owner.instance(),
-                category="http",
-                name="siem",
-                config={"url": "https://siem.example.com/in"},
-                secret_token="token-of-the-instance",
-                signing_secret="",
-                now=now,
+            # As 0005's schema holds it (the store's own writes are of the newest schema).
+            created = await conn.execute(
+                sa.insert(streaming_destinations)
+                .values(
+                    group_id=None,
+                    name="siem",
+                    category="http",
+                    config={"url": "https://siem.example.com/in"},
+                    secret_token=box.encrypt("token-of-the-instance"),
+                    signing_secret=box.encrypt(""),
+                    active=True,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .returning(streaming_destinations.c.id)
             )
+            destination = int(created.scalar_one())
             await event_service.record(conn, [user_event(n) for n in range(1, 6)])
             # A claim made before the upgrade: the lease's end in both columns.
             await conn.execute(

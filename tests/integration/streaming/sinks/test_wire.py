@@ -542,7 +542,7 @@ async def test_idle_connections_are_closed_after_the_keepalive(
 
 
 async def test_idle_origins_and_resolved_names_are_forgotten_once_expired() -> None:
-    async with wire(keepalive=0.1, dns_ttl=0.1) as client, serve(answering()) as raw:
+    async with wire(keepalive=1.0, dns_ttl=1.0) as client, serve(answering()) as raw:
         for host in ("localhost", "127.0.0.1"):
             request = f"POST / HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\n\r\n"
             status, _ = await client.post(Origin(host, port_of(raw.url), False), request.encode())
