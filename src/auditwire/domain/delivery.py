@@ -158,29 +158,29 @@ class StoredDestination:
 class Exchange:
     """What one `exchange` did: the outcomes it settled (None when it had none), the
     deliveries it claimed, the destinations whose circuit probe it took, and, when it claimed
-    any, the destinations' version its transaction saw (see `LoadedDestinations`)."""
+    any, the destinations' revision its transaction saw (see `LoadedDestinations`)."""
 
     settled: Settled | None
     claimed: list[Claimed]
     probes: frozenset[int]
-    version: object = None
+    revision: object = None
 
 
 class BatchClaim(NamedTuple):
-    """What one batch claim leased, and, when it leased any, the destinations' version its
+    """What one batch claim leased, and, when it leased any, the destinations' revision its
     transaction saw (see `LoadedDestinations`)."""
 
     leased: list[Leased]
-    version: object = None
+    revision: object = None
 
 
 class LoadedDestinations(NamedTuple):
-    """The active destinations, and the version of all destinations read just before them:
+    """The active destinations, and the revision of all destinations read just before them:
     a value that changes whenever a destination is created, changed (its headers too),
-    deactivated or deleted. A claim that saw another version than the worker's destinations
+    deactivated or deleted. A claim that saw another revision than the worker's destinations
     were loaded at may hold events recorded after a change the worker has not loaded yet."""
 
-    version: object
+    revision: object
     rows: list[StoredDestination]
 
 

@@ -106,9 +106,8 @@ class DestinationParts:
                 and await dest_store.header_key_taken(conn, header.destination_id, key, header.id)
             ):
                 raise InvalidInput(rules.HEADER_KEY_TAKEN, "key")
-            now = utcnow()
             updated = await dest_store.update_header(
-                conn, self.box, header.id, key=key, value=value, active=active, now=now
+                conn, self.box, header.id, key=key, value=value, active=active
             )
             changed = [
                 field
@@ -116,7 +115,7 @@ class DestinationParts:
                 if new is not None and new != getattr(header, field)
             ]
             if changed:
-                await dest_store.reset_health(conn, destination.id, now)
+                await dest_store.reset_health(conn, destination.id, utcnow())
                 message = (
                     f"Updated a custom HTTP header from key {header.key} "
                     f"to have a key {updated.key}."
@@ -136,9 +135,8 @@ class DestinationParts:
             header, destination, owner = await self.access.header(conn, writer, header_id, kind)
             message = f"Destroyed a custom HTTP header with key {header.key}."
             await record(conn, [self._header_event(writer, owner, "destroy", message, header)])
-            now = utcnow()
-            await dest_store.delete_header(conn, header.id, now)
-            await dest_store.reset_health(conn, destination.id, now)
+            await dest_store.delete_header(conn, header.id)
+            await dest_store.reset_health(conn, destination.id, utcnow())
 
     @staticmethod
     def _header_event(

@@ -73,8 +73,8 @@ class SqlDeliveryManager:
     async def load_destinations(self) -> LoadedDestinations:
         async with self.store.read() as conn:
             # The revision first: a change committed in between makes the next claim reload.
-            version = await destinations_revision(conn)
-            return LoadedDestinations(version, await deliveries_store.load_destinations(conn))
+            revision = await destinations_revision(conn)
+            return LoadedDestinations(revision, await deliveries_store.load_destinations(conn))
 
     async def exchange(
         self,
@@ -159,8 +159,8 @@ async def _exchange(
         await deliveries_store.close_circuit(conn, destination_id)
     # Read after the claim (in its transaction): it covers every change committed before the
     # claimed events were, so the worker knows whether its destinations are older than them.
-    version = await destinations_revision(conn) if claimed else None
-    return Exchange(settled, claimed, frozenset(taken), version)
+    revision = await destinations_revision(conn) if claimed else None
+    return Exchange(settled, claimed, frozenset(taken), revision)
 
 
 async def write_outcomes(

@@ -299,12 +299,6 @@ async def count_active(conn: AsyncConnection, owner: Owner, category: str) -> in
 # Headers --------------------------------------------------------------------------------------
 
 
-async def _touch(conn: AsyncConnection, destination_id: int, now: datetime) -> None:
-    """A header was written: the destination changed (workers load it again)."""
-    await conn.execute(_dest.update().where(_dest.c.id == destination_id).values(updated_at=now))
-    await bump_revision(conn)
-
-
 async def get_header(conn: AsyncConnection, box: SecretBox, header_id: int) -> Header | None:
     row = (await conn.execute(sa.select(_headers).where(_headers.c.id == header_id))).first()
     return _header_from_row(row, box) if row else None
@@ -333,7 +327,7 @@ async def insert_header(
             .returning(*_headers.c)
         )
     ).one()
-    await _touch(conn, destination_id, now)
+    await bump_revision(conn)
     return _header_from_row(row, box)
 
 
@@ -345,7 +339,6 @@ async def update_header(
     key: str | None,
     value: str | None,
     active: bool | None,
-    now: datetime,
 ) -> Header:
     values: dict[str, Any] = {}
     if key is not None:
@@ -356,14 +349,13 @@ async def update_header(
         values["active"] = active
     query = _headers.update().where(_headers.c.id == header_id)
     row = (await conn.execute(query.values(**values).returning(*_headers.c))).one()
-    await _touch(conn, row.destination_id, now)
+    await bump_revision(conn)
     return _header_from_row(row, box)
 
 
-async def delete_header(conn: AsyncConnection, header_id: int, now: datetime) -> None:
-    query = _headers.delete().where(_headers.c.id == header_id).returning(_headers.c.destination_id)
-    for (destination_id,) in await conn.execute(query):
-        await _touch(conn, destination_id, now)
+async def delete_header(conn: AsyncConnection, header_id: int) -> None:
+    await conn.execute(_headers.delete().where(_headers.c.id == header_id))
+    await bump_revision(conn)
 
 
 async def header_key_taken(
@@ -397,12 +389,10 @@ async def replace_headers(
     gone = [header_id for key, header_id in existing.items() if key not in wanted]
     if gone:
         await conn.execute(_headers.delete().where(_headers.c.id.in_(gone)))
-        await _touch(conn, destination_id, now)
+        await bump_revision(conn)
     for key, (value, active) in wanted.items():
         if key in existing:
-            await update_header(
-                conn, box, existing[key], key=None, value=value, active=active, now=now
-            )
+            await update_header(conn, box, existing[key], key=None, value=value, active=active)
         else:
             await insert_header(
                 conn,

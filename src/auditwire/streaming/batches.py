@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from auditwire.domain.delivery import BatchResult, Leased, Settle, Settled, SettleGroup
@@ -29,10 +29,6 @@ STORAGE_RETRY = 1.0  # seconds before retrying after a database error
 log = logging.getLogger(__name__)
 
 
-async def no_catch_up(_version: object) -> None:
-    """For lanes run without a worker's cache to bring up to date."""
-
-
 @dataclass(frozen=True, slots=True)
 class LaneSettings:
     """What every lane is run with (from the worker's settings and policies)."""
@@ -43,11 +39,11 @@ class LaneSettings:
     circuit: CircuitPolicy
     lease: float  # seconds a claim is leased for
     poll: float  # seconds between looks for due deliveries when nothing woke the lane
+    # Loads the destinations again unless the cache is of this revision (the worker's).
+    catch_up: Callable[[object], Awaitable[None]]
     in_flight: int = BATCHES_IN_FLIGHT
     # Whole batches claimed side by side while a backlog lasts (`manager.claims_at_once`).
     claims_at_once: int = 1
-    # Loads the destinations again unless the cache is of this version (the worker's).
-    catch_up: Callable[[object], Awaitable[None]] = field(default=no_catch_up)
 
 
 class BatchLane:
@@ -203,12 +199,12 @@ class BatchLane:
 
     async def _fetch(self, n: int, *, probe: bool) -> list[Leased]:
         now = utcnow()
-        claimed, version = await self._s.manager.claim_batch(
+        claimed, revision = await self._s.manager.claim_batch(
             self.destination_id, n, now, now + timedelta(seconds=self._s.lease), probe=probe
         )
         self._backlog = len(claimed) >= n
         if claimed:  # sent with the destination as it was when they were recorded, or later
-            await self._s.catch_up(version)
+            await self._s.catch_up(revision)
         return claimed
 
     async def _claim(self, n: int, *, probe: bool) -> list[Leased]:

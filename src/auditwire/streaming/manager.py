@@ -35,7 +35,7 @@ class DeliveryManager(Protocol):
         ...
 
     async def load_destinations(self) -> LoadedDestinations:
-        """Every active destination with its active headers, and the version they are of."""
+        """Every active destination with its active headers, and the revision they are of."""
         ...
 
     async def exchange(
@@ -67,7 +67,7 @@ class DeliveryManager(Protocol):
         each with its event as the batch sends it (`Leased`: its stream body rendered once);
         with `probe`, only when its circuit's probe is due and this call takes it (one
         delivery; a probe that finds nothing closes the circuit). With what it leased, the
-        destinations' version its transaction saw."""
+        destinations' revision its transaction saw."""
         ...
 
     async def settle_batch(

@@ -148,9 +148,9 @@ class InMemoryDeliveryManager:
 
     async def load_destinations(self) -> LoadedDestinations:
         active = [d.stored for d in self.destinations.values() if d.stored.active]
-        return LoadedDestinations(self._version(), active)
+        return LoadedDestinations(self._revision(), active)
 
-    def _version(self) -> object:
+    def _revision(self) -> object:
         stored = [d.stored for d in self.destinations.values()]
         return len(stored), max((d.updated_at for d in stored), default=None)
 
@@ -183,7 +183,7 @@ class InMemoryDeliveryManager:
             )
         for destination_id in taken - {c.destination_id for c in claimed}:
             self._set_circuit(destination_id, Circuit())
-        return Exchange(settled, claimed, frozenset(taken), self._version() if claimed else None)
+        return Exchange(settled, claimed, frozenset(taken), self._revision() if claimed else None)
 
     async def settle(
         self, outcomes: Sequence[Result], now: datetime, policy: CircuitPolicy
@@ -205,7 +205,7 @@ class InMemoryDeliveryManager:
         else:
             claimed = self._claim(destination_id, n, now, lease_until)
         leased = [Leased.of(d.id, d.attempts, d.created_at, d.event) for d in claimed]
-        return BatchClaim(leased, self._version() if leased else None)
+        return BatchClaim(leased, self._revision() if leased else None)
 
     async def settle_batch(
         self, batch: BatchResult, now: datetime, policy: CircuitPolicy

@@ -104,7 +104,7 @@ class DeliveryWorker:
         self._stopping = False
         self._closing = False
         self._refresh_due = 0.0
-        self._version: object = None  # of the destinations in the cache
+        self._revision: object = None  # of the destinations in the cache
         self._refreshing = asyncio.Lock()
         self._rotation = 0
         self.stats: Counter[str] = Counter()
@@ -203,15 +203,13 @@ class DeliveryWorker:
                 bound = min(bound, max(0.0, (until - now).total_seconds()))
         return bound
 
-    async def _catch_up(self, version: object) -> None:
-        """Claimed deliveries saw the destinations at `version`: unless the cache is of it,
+    async def _catch_up(self, revision: object) -> None:
+        """Claimed deliveries saw the destinations at `revision`: unless the cache is of it,
         a destination changed since it was loaded, perhaps before these events were recorded
         (a header added, then the event saying so), and it is loaded again so that they go
         with the change."""
-        if version == self._version:
-            return
         try:
-            await self._refresh(unless_at=version)
+            await self._refresh(unless_at=revision)
         except Exception as error:  # they are leased: sent with what the cache holds
             log.warning("loading changed destinations failed: %s", error)
 
@@ -222,11 +220,11 @@ class DeliveryWorker:
             loop = asyncio.get_running_loop()
             if unless_at is None and loop.time() < self._refresh_due:
                 return
-            if unless_at is not None and unless_at == self._version:
+            if unless_at is not None and unless_at == self._revision:
                 return
-            version, rows = await self._manager.load_destinations()
+            revision, rows = await self._manager.load_destinations()
             await self._cache.update(rows)
-            self._version = version
+            self._revision = revision
             self._refresh_due = loop.time() + REFRESH_INTERVAL
         for destination_id, queue in self._queued.items():
             if queue and destination_id not in self._cache.by_id:  # deactivated or destroyed
@@ -296,7 +294,7 @@ class DeliveryWorker:
                     skip.pop(destination_id, None)
             wanted = skip
         if claimed:  # after the circuit changes settled above are applied (and logged)
-            await self._catch_up(exchanged.version)
+            await self._catch_up(exchanged.revision)
         wanted.update(dict.fromkeys(probes, 1))
         got = Counter(c.destination_id for c in claimed)
         if probes:

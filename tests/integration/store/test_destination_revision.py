@@ -60,12 +60,10 @@ async def test_every_write_of_a_destination_moves_the_revision_once(services: Se
         )
 
     async def change_header(conn: AsyncConnection) -> None:
-        await dest_store.update_header(
-            conn, box, headers[0].id, key=None, value="b", active=None, now=now
-        )
+        await dest_store.update_header(conn, box, headers[0].id, key=None, value="b", active=None)
 
     async def remove_header(conn: AsyncConnection) -> None:
-        await dest_store.delete_header(conn, headers[0].id, now)
+        await dest_store.delete_header(conn, headers[0].id)
 
     writes: list[Write] = [
         lambda conn: dest_store.update_destination(conn, destination.id, now, name="renamed"),
